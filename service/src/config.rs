@@ -1,0 +1,302 @@
+//! Config: one typed struct per concern, every field a `--flag` with a `SCAMWATCH_*` env var and a
+//! `///` doc that becomes `--help`. A TOML file (`--config`) supplies values for anything not set
+//! on the command line or in the environment (precedence: flag > env > file > default).
+//! Everything is validated at start, and all problems are reported at once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Command};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {source}")]
+    Toml { path: String, source: toml::de::Error },
+    #[error("config file {path}: unknown key {key:?} (see --help for the accepted names)")]
+    UnknownKey { path: String, key: String },
+    #[error("config file {path}: key {key:?}: {message}")]
+    BadValue { path: String, key: String, message: String },
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// How posts are scored: shared by `serve`, `score` and `eval`.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct ScoringConfig {
+    /// Rule pack file (TOML): rules, gazetteer, currency rates, fusion weights.
+    #[arg(long, env = "SCAMWATCH_RULE_PACK", default_value = "models/rules/pack.toml")]
+    pub rule_pack: PathBuf,
+
+    /// Classifier directory (holding model.json, model.int8.onnx, tokenizer.json), or "none"
+    /// to score with rules alone. Verdicts and /readyz say which.
+    #[arg(long, env = "SCAMWATCH_MODEL", default_value = "none")]
+    pub model: String,
+
+    /// Score at or above which a post goes to human review.
+    #[arg(long, env = "SCAMWATCH_REVIEW_THRESHOLD", default_value_t = 0.5)]
+    pub review_threshold: f64,
+
+    /// Score at or above which a post is blocked.
+    #[arg(long, env = "SCAMWATCH_BLOCK_THRESHOLD", default_value_t = 0.85)]
+    pub block_threshold: f64,
+
+    /// Largest accepted message payload in bytes; larger ones go to the dead-letter topic.
+    #[arg(long, env = "SCAMWATCH_MAX_PAYLOAD_BYTES", default_value_t = 256 * 1024)]
+    pub max_payload_bytes: usize,
+
+    /// Longest accepted post text in chars.
+    #[arg(long, env = "SCAMWATCH_MAX_TEXT_CHARS", default_value_t = 50_000)]
+    pub max_text_chars: usize,
+
+    /// How many distinct ad texts the repost cache remembers.
+    #[arg(long, env = "SCAMWATCH_REPOST_CACHE_CAPACITY", default_value_t = 100_000)]
+    pub repost_cache_capacity: u64,
+
+    /// How long (seconds) a cached verdict is reused for reposts of the same text.
+    #[arg(long, env = "SCAMWATCH_REPOST_CACHE_TTL_SECS", default_value_t = 24 * 3600)]
+    pub repost_cache_ttl_secs: u64,
+}
+
+/// Where posts come from and verdicts go.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct KafkaConfig {
+    /// Kafka bootstrap servers (comma-separated host:port).
+    #[arg(long, env = "SCAMWATCH_BROKERS", default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+
+    /// Consumer group id; run several replicas with the same id to share partitions.
+    #[arg(long, env = "SCAMWATCH_GROUP_ID", default_value = "scamwatch")]
+    pub group_id: String,
+
+    /// Topic of incoming posts (schemas/post.v1.json).
+    #[arg(long, env = "SCAMWATCH_INPUT_TOPIC", default_value = "posts")]
+    pub input_topic: String,
+
+    /// Topic verdicts are written to (schemas/verdict.v1.json).
+    #[arg(long, env = "SCAMWATCH_VERDICT_TOPIC", default_value = "verdicts")]
+    pub verdict_topic: String,
+
+    /// Topic malformed messages are written to (schemas/dead-letter.v1.json).
+    #[arg(long, env = "SCAMWATCH_DEAD_LETTER_TOPIC", default_value = "posts.dlq")]
+    pub dead_letter_topic: String,
+
+    /// Extra librdkafka properties as KEY=VALUE, applied to consumer and producer (e.g.
+    /// security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512, sasl.username=...,
+    /// ssl.ca.location=...). Repeat the flag, or comma-separate in the env var.
+    #[arg(long = "kafka-option", env = "SCAMWATCH_KAFKA_OPTIONS", value_delimiter = ',')]
+    pub kafka_options: Vec<String>,
+
+    /// Most messages being scored or awaiting broker acknowledgement at once (backpressure:
+    /// the consumer stops reading when this many are in flight).
+    #[arg(long, env = "SCAMWATCH_MAX_IN_FLIGHT", default_value_t = 1024)]
+    pub max_in_flight: usize,
+
+    /// Seconds to wait for in-flight work to be acknowledged on shutdown.
+    #[arg(long, env = "SCAMWATCH_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+/// The HTTP API.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct HttpConfig {
+    /// Address the HTTP API (score, health, readiness, metrics) listens on.
+    #[arg(long, env = "SCAMWATCH_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "SCAMWATCH_HTTP_BODY_LIMIT", default_value_t = 2 * 1024 * 1024)]
+    pub http_body_limit: usize,
+
+    /// Most posts in one POST /v1/score batch.
+    #[arg(long, env = "SCAMWATCH_MAX_BATCH", default_value_t = 256)]
+    pub max_batch: usize,
+
+    /// Bearer token for the /admin endpoints (rule pack reload). Unset: they refuse everyone.
+    #[arg(long, env = "SCAMWATCH_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+/// Everything `scamwatch serve` needs.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub scoring: ScoringConfig,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub kafka: KafkaConfig,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub http: HttpConfig,
+}
+
+impl ScoringConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let unit = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        if !unit(self.review_threshold) || !unit(self.block_threshold) {
+            p.push("review_threshold and block_threshold must be between 0 and 1".into());
+        } else if self.review_threshold > self.block_threshold {
+            p.push(format!(
+                "review_threshold ({}) must not exceed block_threshold ({})",
+                self.review_threshold, self.block_threshold
+            ));
+        }
+        if !self.rule_pack.is_file() {
+            p.push(format!("rule_pack {} is not a readable file", self.rule_pack.display()));
+        }
+        if self.model != "none" && !PathBuf::from(&self.model).join("model.json").is_file() {
+            p.push(format!("model {:?} must be \"none\" or a directory holding model.json", self.model));
+        }
+        if self.max_payload_bytes < 64 {
+            p.push("max_payload_bytes must be at least 64".into());
+        }
+        if self.max_text_chars == 0 {
+            p.push("max_text_chars must be positive".into());
+        }
+        p
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        into_result(self.problems())
+    }
+}
+
+impl KafkaConfig {
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.brokers.trim().is_empty() {
+            p.push("brokers must name at least one host:port".into());
+        }
+        if self.group_id.trim().is_empty() {
+            p.push("group_id must not be empty".into());
+        }
+        let topics = [&self.input_topic, &self.verdict_topic, &self.dead_letter_topic];
+        if topics.iter().any(|t| t.trim().is_empty()) {
+            p.push("input_topic, verdict_topic and dead_letter_topic must not be empty".into());
+        }
+        if self.input_topic == self.verdict_topic || self.input_topic == self.dead_letter_topic || self.verdict_topic == self.dead_letter_topic {
+            p.push("input_topic, verdict_topic and dead_letter_topic must be three different topics".into());
+        }
+        if self.max_in_flight == 0 {
+            p.push("max_in_flight must be at least 1".into());
+        }
+        for option in &self.kafka_options {
+            if !option.contains('=') || option.starts_with('=') {
+                p.push(format!("kafka option {option:?} must look like KEY=VALUE"));
+            }
+        }
+        p
+    }
+
+    /// The pass-through librdkafka options as pairs.
+    pub fn option_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.kafka_options.iter().filter_map(|o| o.split_once('='))
+    }
+}
+
+impl ServeConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut p = self.scoring.problems();
+        p.extend(self.kafka.problems());
+        if self.http.max_batch == 0 {
+            p.push("max_batch must be at least 1".into());
+        }
+        if self.http.http_body_limit < 1024 {
+            p.push("http_body_limit must be at least 1024 bytes".into());
+        }
+        into_result(p)
+    }
+}
+
+fn into_result(problems: Vec<String>) -> Result<(), ConfigError> {
+    if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems)) }
+}
+
+/// Fill in values from a TOML config file for every argument that was left at its default
+/// (not given as a flag or env var). Keys are the argument names with `_` (e.g. `group_id`).
+pub fn apply_file<T>(parsed: T, matches: &ArgMatches, command: &Command, path: &std::path::Path) -> Result<T, ConfigError>
+where
+    T: Serialize + for<'de> Deserialize<'de>,
+{
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|source| ConfigError::Toml { path: shown.clone(), source })?;
+    let mut current = serde_json::to_value(&parsed).expect("config serialises");
+    let object = current.as_object_mut().expect("config is a struct");
+    for (key, value) in table {
+        let known = command.get_arguments().any(|a| a.get_id().as_str() == key);
+        if !known || !object.contains_key(&key) {
+            return Err(ConfigError::UnknownKey { path: shown, key });
+        }
+        if matches!(matches.value_source(&key), Some(ValueSource::DefaultValue) | None) {
+            let json = serde_json::to_value(&value).map_err(|e| ConfigError::BadValue {
+                path: shown.clone(),
+                key: key.clone(),
+                message: e.to_string(),
+            })?;
+            object.insert(key, json);
+        }
+    }
+    serde_json::from_value(current).map_err(|e| ConfigError::BadValue { path: shown, key: "(whole file)".into(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    #[derive(Parser, Debug)]
+    struct TestCli {
+        #[command(flatten)]
+        serve: ServeConfig,
+    }
+
+    fn parse(args: &[&str], file: Option<&str>) -> Result<ServeConfig, ConfigError> {
+        let command = TestCli::command();
+        let matches = command.clone().try_get_matches_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
+        let cli = TestCli::from_arg_matches(&matches).unwrap();
+        match file {
+            None => Ok(cli.serve),
+            Some(content) => {
+                let f = tempfile::NamedTempFile::new().unwrap();
+                std::fs::write(f.path(), content).unwrap();
+                apply_file(cli.serve, &matches, &command, f.path())
+            }
+        }
+    }
+
+    #[test]
+    fn file_fills_defaults_but_flags_win() {
+        let c = parse(&["--group-id", "from-flag"], Some("group_id = \"from-file\"\nmax_in_flight = 7\nkafka_options = [\"security.protocol=SSL\"]\n")).unwrap();
+        assert_eq!(c.kafka.group_id, "from-flag");
+        assert_eq!(c.kafka.max_in_flight, 7);
+        assert_eq!(c.kafka.option_pairs().collect::<Vec<_>>(), [("security.protocol", "SSL")]);
+    }
+
+    #[test]
+    fn unknown_and_mistyped_file_keys_are_rejected() {
+        let err = parse(&[], Some("grop_id = \"x\"\n")).unwrap_err();
+        assert!(matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "grop_id"), "{err}");
+        let err = parse(&[], Some("max_in_flight = \"lots\"\n")).unwrap_err();
+        assert!(err.to_string().contains("max_in_flight") || err.to_string().contains("whole file"), "{err}");
+    }
+
+    #[test]
+    fn validation_reports_every_problem() {
+        let mut c = parse(&[], None).unwrap();
+        c.scoring.review_threshold = 0.9;
+        c.scoring.block_threshold = 0.5;
+        c.scoring.rule_pack = "/nonexistent/pack.toml".into();
+        c.kafka.verdict_topic = c.kafka.input_topic.clone();
+        c.kafka.kafka_options = vec!["novalue".into()];
+        let msg = c.validate().unwrap_err().to_string();
+        for needle in ["review_threshold (0.9)", "rule_pack", "three different topics", "KEY=VALUE"] {
+            assert!(msg.contains(needle), "missing {needle:?} in {msg}");
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! scamwatch: scores posts for scam-compound recruitment fraud and explains why.
+//!
+//! Data flows one way: [`source`] (Kafka consumer) -> [`decode`] (bytes -> validated [`message::Post`])
+//! -> [`normalize`] + [`signals`] -> [`rules`] + [`model`] -> [`fuse`] -> [`sink`] (verdict or
+//! dead-letter record). [`scorer`] runs one post through the middle stages for every entry point;
+//! [`pipeline`] drives the stream with at-least-once delivery; [`api`] serves HTTP; [`config`] and
+//! [`metrics`] serve them all.
+
+pub mod api;
+pub mod config;
+pub mod decode;
+pub mod fuse;
+pub mod message;
+pub mod metrics;
+pub mod model;
+pub mod normalize;
+pub mod pipeline;
+pub mod rules;
+pub mod scorer;
+pub mod signals;
+pub mod sink;
+pub mod source;

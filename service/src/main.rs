@@ -1,0 +1,187 @@
+//! The `scamwatch` binary: argument parsing, logging and wiring. Everything else is in the library.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use scamwatch::api::{self, ApiState};
+use scamwatch::config::{self, ScoringConfig, ServeConfig};
+use scamwatch::scorer::Scorer;
+use scamwatch::source::{self, KafkaContext, Readiness};
+use scamwatch::{pipeline, sink};
+use tokio_util::sync::CancellationToken;
+
+/// Scores posts for scam-compound recruitment fraud (fake job offers luring people into the
+/// scam compounds of Cambodia, Myanmar and Laos) and explains every verdict.
+///
+/// Every option can also be set with its SCAMWATCH_* environment variable, or in a TOML file
+/// given with --config (keys are the option names with underscores). Precedence: flag, then
+/// environment, then file, then default.
+#[derive(Parser, Debug)]
+#[command(name = "scamwatch", version, about, long_about)]
+struct Cli {
+    /// TOML config file supplying values for options not given as flags or env vars.
+    #[arg(long, global = true, env = "SCAMWATCH_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Log format: json (one object per line, for log pipelines) or text.
+    #[arg(long, global = true, env = "SCAMWATCH_LOG_FORMAT", default_value = "json")]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Consume posts from Kafka, produce verdicts and dead letters, and serve the HTTP API
+    /// (/v1/score, /healthz, /readyz, /metrics, /admin/rules/reload).
+    Serve(ServeConfig),
+    /// Score JSONL posts from FILE (or stdin with "-" or no FILE) and write JSONL verdicts to
+    /// stdout. No broker needed. Rejected lines are reported on stderr with their reason, and
+    /// the exit status is 3 if any line was rejected.
+    Score(ScoreArgs),
+}
+
+#[derive(Args, Debug, serde::Serialize, serde::Deserialize)]
+struct ScoreArgs {
+    #[command(flatten)]
+    #[serde(flatten)]
+    scoring: ScoringConfig,
+    /// JSONL file of posts (schemas/post.v1.json), or "-" for stdin.
+    #[serde(skip)]
+    file: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let command = Cli::command();
+    let matches = command.clone().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    init_logging(cli.log_format);
+    if let Some(path) = cli.config.clone() {
+        cli.command = with_file(cli.command, &matches, &command, &path)?;
+    }
+    match cli.command {
+        Command::Serve(config) => serve(config),
+        Command::Score(args) => score(args),
+    }
+}
+
+/// Apply the config file to the chosen subcommand's arguments.
+fn with_file(command: Command, matches: &ArgMatches, cmd: &clap::Command, path: &std::path::Path) -> anyhow::Result<Command> {
+    let (name, sub_matches) = matches.subcommand().context("a subcommand is required")?;
+    let sub = cmd.find_subcommand(name).context("subcommand exists")?;
+    Ok(match command {
+        Command::Serve(c) => Command::Serve(config::apply_file(c, sub_matches, sub, path)?),
+        Command::Score(a) => {
+            let file = a.file.clone();
+            let mut a: ScoreArgs = config::apply_file(a, sub_matches, sub, path)?;
+            a.file = file;
+            Command::Score(a)
+        }
+    })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SCAMWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    config.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let scorer = Arc::new(Scorer::from_config(&config.scoring)?);
+        let readiness = Arc::new(Readiness::default());
+        readiness.rules_loaded.store(true, Ordering::Relaxed);
+        readiness.broker_up.store(true, Ordering::Relaxed);
+        let context = KafkaContext { readiness: readiness.clone() };
+        let consumer = Arc::new(source::consumer(&config.kafka, context.clone()).context("creating the Kafka consumer")?);
+        let producer = sink::producer(&config.kafka, context).context("creating the Kafka producer")?;
+
+        let shutdown = CancellationToken::new();
+        tokio::spawn(wait_for_signal(shutdown.clone()));
+
+        let state = ApiState {
+            scorer: scorer.clone(),
+            readiness: readiness.clone(),
+            max_batch: config.http.max_batch,
+            rule_pack_path: config.scoring.rule_pack.clone(),
+            admin_token: config.http.admin_token.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind(config.http.http_addr)
+            .await
+            .with_context(|| format!("binding the HTTP API to {}", config.http.http_addr))?;
+        tracing::info!(addr = %config.http.http_addr, input = %config.kafka.input_topic, group = %config.kafka.group_id, rule_pack = scorer.pack().version(), model = scorer.model_version().unwrap_or("none"), "scamwatch serving");
+        let http_shutdown = CancellationToken::new();
+        let http = tokio::spawn({
+            let app = api::router(Arc::new(state), config.http.http_body_limit);
+            let stop = http_shutdown.clone();
+            async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await }
+        });
+
+        pipeline::run(consumer, producer, scorer, config.kafka, readiness, shutdown).await;
+        http_shutdown.cancel();
+        http.await??;
+        tracing::info!("scamwatch stopped cleanly");
+        Ok(())
+    })
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+    shutdown.cancel();
+}
+
+fn score(args: ScoreArgs) -> anyhow::Result<()> {
+    args.scoring.validate()?;
+    let scorer = Scorer::from_config(&args.scoring)?;
+    let input: Box<dyn BufRead> = match args.file.as_deref() {
+        None => Box::new(std::io::stdin().lock()),
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdin().lock()),
+        Some(p) => Box::new(std::io::BufReader::new(std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?)),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut rejected = 0usize;
+    for (n, line) in input.split(b'\n').enumerate() {
+        let line = line.context("reading input")?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match scorer.decoder().decode(Some(&line)) {
+            Ok(post) => {
+                serde_json::to_writer(&mut out, &scorer.score(&post))?;
+                out.write_all(b"\n")?;
+            }
+            Err(e) => {
+                rejected += 1;
+                eprintln!("line {}: rejected: {e}", n + 1);
+            }
+        }
+    }
+    out.flush()?;
+    if rejected > 0 {
+        eprintln!("{rejected} line(s) rejected");
+        std::process::exit(3);
+    }
+    Ok(())
+}

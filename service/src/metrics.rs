@@ -1,0 +1,195 @@
+//! Metrics: the Prometheus registry and the internal events that feed it. As in Vector, each
+//! thing worth knowing is one event struct whose `emit` writes both the log line and the metric,
+//! so the two never disagree. Logs carry ids and hashes only, never post text or contacts.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::message::{Action, DeadLetterReason};
+
+/// All scamwatch metrics, registered once per process.
+pub struct Metrics {
+    pub registry: Registry,
+    pub messages_in: IntCounter,
+    pub messages_out: IntCounterVec,
+    pub dead_letters: IntCounterVec,
+    pub verdicts: IntCounterVec,
+    pub rule_hits: IntCounterVec,
+    pub stage_seconds: HistogramVec,
+    pub in_flight: IntGauge,
+    pub kafka_errors: IntCounterVec,
+    pub offsets_committed: IntCounter,
+    pub reposts: IntCounter,
+    pub rule_pack: IntGaugeVec,
+    pub model_info: IntGaugeVec,
+    pub http_requests: IntCounterVec,
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+impl Metrics {
+    fn new() -> Self {
+        let registry = Registry::new_custom(Some("scamwatch".into()), None).expect("registry");
+        let counter = |name: &str, help: &str| IntCounter::new(name, help).expect("metric");
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels).expect("metric")
+        };
+        let m = Self {
+            messages_in: counter("messages_in_total", "Messages read from the input topic"),
+            messages_out: counter_vec("messages_out_total", "Messages acknowledged by the broker, by outcome", &["outcome"]),
+            dead_letters: counter_vec("dead_letters_total", "Messages sent to the dead-letter topic, by reason", &["reason"]),
+            verdicts: counter_vec("verdicts_total", "Verdicts produced, by action", &["action"]),
+            rule_hits: counter_vec("rule_hits_total", "Rules that fired, by rule id", &["rule"]),
+            stage_seconds: HistogramVec::new(
+                HistogramOpts::new("stage_seconds", "Time spent per stage of the flow")
+                    .buckets(vec![0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+                &["stage"],
+            )
+            .expect("metric"),
+            in_flight: IntGauge::new("in_flight", "Messages being scored or awaiting broker acknowledgement").expect("metric"),
+            kafka_errors: counter_vec("kafka_errors_total", "Kafka client errors, by kind", &["kind"]),
+            offsets_committed: counter("offsets_stored_total", "Offsets stored for commit after their output was acknowledged"),
+            reposts: counter("reposts_total", "Posts whose text was already scored (verdict reused)"),
+            rule_pack: IntGaugeVec::new(Opts::new("rule_pack_info", "Loaded rule pack (value 1)"), &["version"]).expect("metric"),
+            model_info: IntGaugeVec::new(Opts::new("model_info", "Loaded model (value 1); version \"none\" when rules only"), &["version"]).expect("metric"),
+            http_requests: counter_vec("http_requests_total", "HTTP API requests, by route and status", &["route", "status"]),
+            registry,
+        };
+        m.registry.register(Box::new(m.messages_in.clone())).expect("register");
+        m.registry.register(Box::new(m.messages_out.clone())).expect("register");
+        m.registry.register(Box::new(m.dead_letters.clone())).expect("register");
+        m.registry.register(Box::new(m.verdicts.clone())).expect("register");
+        m.registry.register(Box::new(m.rule_hits.clone())).expect("register");
+        m.registry.register(Box::new(m.stage_seconds.clone())).expect("register");
+        m.registry.register(Box::new(m.in_flight.clone())).expect("register");
+        m.registry.register(Box::new(m.kafka_errors.clone())).expect("register");
+        m.registry.register(Box::new(m.offsets_committed.clone())).expect("register");
+        m.registry.register(Box::new(m.reposts.clone())).expect("register");
+        m.registry.register(Box::new(m.rule_pack.clone())).expect("register");
+        m.registry.register(Box::new(m.model_info.clone())).expect("register");
+        m.registry.register(Box::new(m.http_requests.clone())).expect("register");
+        // Pre-create label sets so dashboards see zeros rather than gaps.
+        for reason in DeadLetterReason::ALL {
+            m.dead_letters.with_label_values(&[reason.as_str()]);
+        }
+        for action in [Action::Allow, Action::Review, Action::Block] {
+            m.verdicts.with_label_values(&[action.as_str()]);
+        }
+        m
+    }
+
+    /// Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
+        String::from_utf8(buf).expect("prometheus text is UTF-8")
+    }
+}
+
+/// Something that happened inside the service: logs itself and updates its metric.
+pub trait InternalEvent {
+    fn emit(self);
+}
+
+pub struct MessageReceived;
+
+impl InternalEvent for MessageReceived {
+    fn emit(self) {
+        METRICS.messages_in.inc();
+    }
+}
+
+/// A post was scored.
+pub struct PostScored<'a> {
+    pub post_id: &'a str,
+    pub action: Action,
+    pub score: f64,
+    pub rule_ids: Vec<&'a str>,
+    pub repost: bool,
+}
+
+impl InternalEvent for PostScored<'_> {
+    fn emit(self) {
+        METRICS.verdicts.with_label_values(&[self.action.as_str()]).inc();
+        for rule in &self.rule_ids {
+            METRICS.rule_hits.with_label_values(&[rule]).inc();
+        }
+        if self.repost {
+            METRICS.reposts.inc();
+        }
+        tracing::debug!(post_id = self.post_id, action = self.action.as_str(), score = self.score, rules = ?self.rule_ids, repost = self.repost, "post scored");
+    }
+}
+
+/// A message could not be decoded and goes to the dead-letter topic.
+pub struct MessageRejected<'a> {
+    pub reason: DeadLetterReason,
+    pub partition: i32,
+    pub offset: i64,
+    pub detail: &'a str,
+}
+
+impl InternalEvent for MessageRejected<'_> {
+    fn emit(self) {
+        METRICS.dead_letters.with_label_values(&[self.reason.as_str()]).inc();
+        tracing::info!(reason = self.reason.as_str(), partition = self.partition, offset = self.offset, detail = self.detail, "message rejected to dead-letter topic");
+    }
+}
+
+/// The broker acknowledged an output record and its input offset was stored for commit.
+pub struct OutputAcknowledged {
+    pub outcome: &'static str,
+}
+
+impl InternalEvent for OutputAcknowledged {
+    fn emit(self) {
+        METRICS.messages_out.with_label_values(&[self.outcome]).inc();
+        METRICS.offsets_committed.inc();
+    }
+}
+
+/// Time spent in one stage.
+pub struct StageTimed {
+    pub stage: &'static str,
+    pub elapsed: Duration,
+}
+
+impl InternalEvent for StageTimed {
+    fn emit(self) {
+        METRICS.stage_seconds.with_label_values(&[self.stage]).observe(self.elapsed.as_secs_f64());
+    }
+}
+
+/// A Kafka client error (the client retries; this is for visibility).
+pub struct KafkaClientError<'a> {
+    pub kind: &'static str,
+    pub error: &'a str,
+}
+
+impl InternalEvent for KafkaClientError<'_> {
+    fn emit(self) {
+        METRICS.kafka_errors.with_label_values(&[self.kind]).inc();
+        tracing::warn!(kind = self.kind, error = self.error, "kafka client error");
+    }
+}
+
+/// A rule pack was loaded or swapped in.
+pub struct RulePackLoaded<'a> {
+    pub version: &'a str,
+    pub previous: Option<&'a str>,
+    pub rules: usize,
+}
+
+impl InternalEvent for RulePackLoaded<'_> {
+    fn emit(self) {
+        if let Some(previous) = self.previous {
+            let _ = METRICS.rule_pack.remove_label_values(&[previous]);
+        }
+        METRICS.rule_pack.with_label_values(&[self.version]).set(1);
+        tracing::info!(version = self.version, previous = self.previous, rules = self.rules, "rule pack loaded");
+    }
+}

@@ -1,0 +1,199 @@
+//! Scorer: one post through normalise -> signals -> rules -> model -> fuse -> verdict. Shared by
+//! the Kafka pipeline, the HTTP API and the `score` command, so all three give the same verdict.
+//! Holds the current rule pack (swapped atomically on reload) and the repost cache (moka).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use moka::sync::Cache;
+use sha2::{Digest, Sha256};
+
+use crate::config::ScoringConfig;
+use crate::decode::{DecodeLimits, PostDecoder};
+use crate::fuse::{self, Thresholds};
+use crate::message::{Explanation, Post, RepostNote, TextBasis, Timing, VERDICT_SCHEMA, Verdict, Versions};
+use crate::metrics::{InternalEvent, PostScored, RulePackLoaded, StageTimed};
+use crate::model::{Classifier, ModelError, SharedClassifier};
+use crate::normalize::NormalizedText;
+use crate::rules::{RulePack, RulePackError};
+use crate::signals;
+
+pub const SERVICE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScorerError {
+    #[error(transparent)]
+    RulePack(#[from] RulePackError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// A verdict remembered for reposts of the same normalised text.
+#[derive(Clone)]
+struct CachedVerdict {
+    post_id: String,
+    verdict: Arc<Verdict>,
+}
+
+pub struct Scorer {
+    pack: ArcSwap<RulePack>,
+    model: SharedClassifier,
+    thresholds: Thresholds,
+    decoder: PostDecoder,
+    reposts: Cache<[u8; 32], CachedVerdict>,
+}
+
+impl Scorer {
+    pub fn from_config(config: &ScoringConfig) -> Result<Self, ScorerError> {
+        let pack = RulePack::load(&config.rule_pack)?;
+        let model = crate::model::load(&config.model)?;
+        Ok(Self::new(pack, model, config))
+    }
+
+    pub fn new(pack: RulePack, model: SharedClassifier, config: &ScoringConfig) -> Self {
+        RulePackLoaded { version: pack.version(), previous: None, rules: pack.rule_ids().count() }.emit();
+        let model_version = model.as_ref().map_or("none", |m| m.version()).to_string();
+        crate::metrics::METRICS.model_info.with_label_values(&[&model_version]).set(1);
+        Self {
+            pack: ArcSwap::from_pointee(pack),
+            model,
+            thresholds: Thresholds { review: config.review_threshold, block: config.block_threshold },
+            decoder: PostDecoder::new(DecodeLimits {
+                max_payload_bytes: config.max_payload_bytes,
+                max_text_chars: config.max_text_chars,
+            }),
+            reposts: Cache::builder()
+                .max_capacity(config.repost_cache_capacity)
+                .time_to_live(Duration::from_secs(config.repost_cache_ttl_secs.max(1)))
+                .build(),
+        }
+    }
+
+    pub fn decoder(&self) -> &PostDecoder {
+        &self.decoder
+    }
+
+    pub fn pack(&self) -> Arc<RulePack> {
+        self.pack.load_full()
+    }
+
+    pub fn model_version(&self) -> Option<&str> {
+        self.model.as_deref().map(Classifier::version)
+    }
+
+    /// Load a new pack and swap it in; on error the current pack keeps serving.
+    pub fn reload_rules(&self, path: &Path) -> Result<String, RulePackError> {
+        let new = RulePack::load(path)?;
+        let version = new.version().to_string();
+        let old = self.pack.swap(Arc::new(new));
+        RulePackLoaded { version: &version, previous: Some(old.version()), rules: self.pack.load().rule_ids().count() }.emit();
+        Ok(version)
+    }
+
+    /// Score one decoded post.
+    /// Score one decoded post. A failing model degrades to a rules-only verdict (said in the
+    /// verdict: `model_used: false`), it never stops the stream.
+    pub fn score(&self, post: &Post) -> Verdict {
+        let started = Instant::now();
+        let pack = self.pack.load();
+        let text = post.full_text();
+        let norm = NormalizedText::new(&text);
+        let key = repost_key(pack.version(), &norm.text);
+        if let Some(hit) = self.reposts.get(&key) {
+            let mut verdict = (*hit.verdict).clone();
+            if hit.post_id != post.id {
+                verdict.explanation.repost_of = Some(RepostNote { post_id: hit.post_id.clone(), similarity: 1.0 });
+            }
+            verdict.post_id = post.id.clone();
+            verdict.timing = Timing { rules_us: 0, model_us: 0, total_us: micros(started.elapsed()) };
+            verdict.scored_at = now_rfc3339();
+            self.emit_scored(&verdict);
+            return verdict;
+        }
+
+        let signals = signals::extract(&norm, &pack.gazetteer, &pack.rates);
+        let outcome = pack.evaluate(&norm, &signals);
+        let rules_elapsed = started.elapsed();
+        StageTimed { stage: "rules", elapsed: rules_elapsed }.emit();
+
+        let model_started = Instant::now();
+        let model_score = self.model.as_ref().and_then(|model| match model.score_batch(&[text.as_str()]) {
+            Ok(scores) => scores.first().copied(),
+            Err(error) => {
+                tracing::warn!(post_id = %post.id, %error, "model failed; verdict is rules-only");
+                None
+            }
+        });
+        let model_elapsed = model_started.elapsed();
+        if self.model.is_some() {
+            StageTimed { stage: "model", elapsed: model_elapsed }.emit();
+        }
+
+        let score = fuse::fused_score(&pack.fusion, outcome.weight_sum, model_score);
+        let action = self.thresholds.action(score);
+        let verdict = Verdict {
+            schema: VERDICT_SCHEMA.to_string(),
+            post_id: post.id.clone(),
+            score,
+            action,
+            explanation: Explanation {
+                summary: fuse::summary(action, score, &outcome.hits, model_score),
+                text_basis: if text.len() == post.text.len() { TextBasis::Text } else { TextBasis::TitleNewlineText },
+                rule_hits: outcome.hits,
+                signals,
+                model_score,
+                model_used: model_score.is_some(),
+                language: signals::detect_language(&text),
+                repost_of: None,
+            },
+            versions: Versions {
+                service: SERVICE_VERSION.to_string(),
+                rule_pack: pack.version().to_string(),
+                model: self.model_version().map(str::to_string),
+            },
+            timing: Timing {
+                rules_us: micros(rules_elapsed),
+                model_us: micros(model_elapsed),
+                total_us: micros(started.elapsed()),
+            },
+            scored_at: now_rfc3339(),
+        };
+        StageTimed { stage: "score_total", elapsed: started.elapsed() }.emit();
+        self.reposts.insert(key, CachedVerdict { post_id: post.id.clone(), verdict: Arc::new(verdict.clone()) });
+        self.emit_scored(&verdict);
+        verdict
+    }
+
+    fn emit_scored(&self, verdict: &Verdict) {
+        PostScored {
+            post_id: &verdict.post_id,
+            action: verdict.action,
+            score: verdict.score,
+            rule_ids: verdict.explanation.rule_hits.iter().map(|h| h.rule_id.as_str()).collect(),
+            repost: verdict.explanation.repost_of.is_some(),
+        }
+        .emit();
+    }
+}
+
+fn repost_key(pack_version: &str, normalized: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(pack_version.as_bytes());
+    h.update([0]);
+    // Whitespace differences do not make a new ad.
+    for word in normalized.split_whitespace() {
+        h.update(word.as_bytes());
+        h.update([b' ']);
+    }
+    h.finalize().into()
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
