@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rdkafka::Message;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -11,7 +12,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
-use rdkafka::Message;
 
 use crate::corpus::Generated;
 
@@ -19,16 +19,26 @@ use crate::corpus::Generated;
 pub const PRODUCED_AT: &str = "x-produced-at-us";
 
 pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Create topics, ignoring "already exists".
 pub async fn create_topics(brokers: &str, topics: &[(&str, i32)]) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", brokers).create()?;
-    let new: Vec<NewTopic<'_>> =
-        topics.iter().map(|(name, parts)| NewTopic::new(name, *parts, TopicReplication::Fixed(1))).collect();
-    let results = admin.create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))).await?;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(name, parts)| NewTopic::new(name, *parts, TopicReplication::Fixed(1)))
+        .collect();
+    let results = admin
+        .create_topics(
+            &new,
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        )
+        .await?;
     for r in results {
         if let Err((topic, code)) = r
             && code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists
@@ -55,22 +65,42 @@ pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
 }
 
 /// Produce one generated message (awaits the broker's acknowledgement).
-pub async fn produce_one(producer: &FutureProducer, topic: &str, g: &Generated) -> anyhow::Result<()> {
+pub async fn produce_one(
+    producer: &FutureProducer,
+    topic: &str,
+    g: &Generated,
+) -> anyhow::Result<()> {
     let produced_at = now_us().to_string();
     let traceparent = format!("00-{:032x}-{:016x}-01", fxhash(&g.key), fxhash(&g.key) >> 1);
     let headers = OwnedHeaders::new()
-        .insert(Header { key: PRODUCED_AT, value: Some(produced_at.as_bytes()) })
-        .insert(Header { key: "traceparent", value: Some(traceparent.as_bytes()) });
-    let mut record = FutureRecord::to(topic).key(g.key.as_bytes()).headers(headers);
+        .insert(Header {
+            key: PRODUCED_AT,
+            value: Some(produced_at.as_bytes()),
+        })
+        .insert(Header {
+            key: "traceparent",
+            value: Some(traceparent.as_bytes()),
+        });
+    let mut record = FutureRecord::to(topic)
+        .key(g.key.as_bytes())
+        .headers(headers);
     if let Some(p) = &g.payload {
         record = record.payload(p);
     }
-    producer.send(record, Timeout::Never).await.map_err(|(e, _)| anyhow::anyhow!("produce: {e}"))?;
+    producer
+        .send(record, Timeout::Never)
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!("produce: {e}"))?;
     Ok(())
 }
 
 /// Produce many messages with up to `concurrency` in flight.
-pub async fn produce_all(producer: &FutureProducer, topic: &str, messages: &[Generated], concurrency: usize) -> anyhow::Result<()> {
+pub async fn produce_all(
+    producer: &FutureProducer,
+    topic: &str,
+    messages: &[Generated],
+    concurrency: usize,
+) -> anyhow::Result<()> {
     use futures::StreamExt;
     let results: Vec<anyhow::Result<()>> = futures::stream::iter(messages)
         .map(|g| produce_one(producer, topic, g))
@@ -84,7 +114,9 @@ pub async fn produce_all(producer: &FutureProducer, topic: &str, messages: &[Gen
 
 /// A small stable hash for trace ids.
 fn fxhash(s: &str) -> u128 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u128, |h, b| (h ^ b as u128).wrapping_mul(0x1000_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u128, |h, b| {
+        (h ^ b as u128).wrapping_mul(0x1000_0000_01b3)
+    })
 }
 
 /// One output record as read back.
@@ -126,15 +158,27 @@ impl Collector {
                         .headers()
                         .map(|h| {
                             h.iter()
-                                .map(|h| (h.key.to_string(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                                .map(|h| {
+                                    (
+                                        h.key.to_string(),
+                                        String::from_utf8_lossy(h.value.unwrap_or_default())
+                                            .into_owned(),
+                                    )
+                                })
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let latency_us = headers.get(PRODUCED_AT).and_then(|v| v.parse::<u64>().ok()).map(|t| now_us().saturating_sub(t));
+                    let latency_us = headers
+                        .get(PRODUCED_AT)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(|t| now_us().saturating_sub(t));
                     out.push(Output {
                         topic: m.topic().to_string(),
                         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                        payload: m.payload().and_then(|p| serde_json::from_slice(p).ok()).unwrap_or(serde_json::Value::Null),
+                        payload: m
+                            .payload()
+                            .and_then(|p| serde_json::from_slice(p).ok())
+                            .unwrap_or(serde_json::Value::Null),
                         headers,
                         latency_us,
                     });
@@ -148,5 +192,4 @@ impl Collector {
         }
         out
     }
-
 }

@@ -13,10 +13,47 @@ use serde::Serialize;
 
 #[derive(Parser, Debug)]
 #[command(version, about)]
-struct Args {
+struct Cli {
     /// Kafka bootstrap servers.
-    #[arg(long, env = "SCAMWATCH_BROKERS", default_value = "127.0.0.1:19092")]
+    #[arg(
+        long,
+        global = true,
+        env = "SCAMWATCH_BROKERS",
+        default_value = "127.0.0.1:19092"
+    )]
     brokers: String,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Cmd {
+    /// Produce a scenario and measure throughput, latency, loss, duplicates and dead letters.
+    Run(Args),
+    /// Produce each line of a JSONL file as one message (invalid lines too: they should land
+    /// in the dead-letter topic).
+    Send {
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "posts")]
+        topic: String,
+    },
+    /// Print verdict and dead-letter summaries as they arrive.
+    Tail {
+        #[arg(long, default_value = "verdicts")]
+        verdict_topic: String,
+        #[arg(long, default_value = "posts.dlq")]
+        dead_letter_topic: String,
+        /// Stop after this many records.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct Args {
     /// Topic the service consumes.
     #[arg(long, default_value = "posts")]
     input_topic: String,
@@ -68,10 +105,23 @@ impl Scenario {
     fn mix(self) -> Mix {
         match self {
             Scenario::Mixed => Mix::default(),
-            Scenario::JobBoard => Mix { scam: 0.5, ..Mix::default() },
-            Scenario::Social => Mix { scam: 0.05, malformed: 0.02, ..Mix::default() },
-            Scenario::Long => Mix { length_factor: 10, ..Mix::default() },
-            Scenario::Clean => Mix { malformed: 0.0, ..Mix::default() },
+            Scenario::JobBoard => Mix {
+                scam: 0.5,
+                ..Mix::default()
+            },
+            Scenario::Social => Mix {
+                scam: 0.05,
+                malformed: 0.02,
+                ..Mix::default()
+            },
+            Scenario::Long => Mix {
+                length_factor: 10,
+                ..Mix::default()
+            },
+            Scenario::Clean => Mix {
+                malformed: 0.0,
+                ..Mix::default()
+            },
         }
     }
 }
@@ -106,14 +156,96 @@ fn percentiles(mut v: Vec<u64>) -> Percentiles {
     }
     v.sort_unstable();
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
-    Percentiles { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: at(1.0) }
+    Percentiles {
+        p50: at(0.5),
+        p95: at(0.95),
+        p99: at(0.99),
+        max: at(1.0),
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Run(args) => run(&cli.brokers, args).await,
+        Cmd::Send { file, topic } => send(&cli.brokers, &file, &topic).await,
+        Cmd::Tail {
+            verdict_topic,
+            dead_letter_topic,
+            count,
+            timeout_secs,
+        } => tail(
+            &cli.brokers,
+            &verdict_topic,
+            &dead_letter_topic,
+            count,
+            Duration::from_secs(timeout_secs),
+        ),
+    }
+}
+
+async fn send(brokers: &str, file: &std::path::Path, topic: &str) -> anyhow::Result<()> {
+    let producer = kafka::producer(brokers)?;
+    let text = std::fs::read(file)?;
+    let mut sent = 0;
+    for (i, line) in text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let g = corpus::Generated {
+            key: format!("line-{}", i + 1),
+            payload: Some(line.to_vec()),
+            expected: Expected::DeadLetter { reason: "unknown" },
+        };
+        kafka::produce_one(&producer, topic, &g).await?;
+        sent += 1;
+    }
+    eprintln!("sent {sent} messages from {} to {topic}", file.display());
+    Ok(())
+}
+
+fn tail(
+    brokers: &str,
+    verdict_topic: &str,
+    dlq_topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let collector = Collector::new(brokers, &[verdict_topic, dlq_topic])?;
+    let deadline = Instant::now() + timeout;
+    let mut seen = 0;
+    while seen < count && Instant::now() < deadline {
+        for o in collector.poll_for(Duration::from_millis(300)) {
+            seen += 1;
+            let p = &o.payload;
+            if o.topic == dlq_topic {
+                println!(
+                    "DEAD LETTER  key={} reason={} detail={}",
+                    o.key.unwrap_or_default(),
+                    p["reason"],
+                    p["detail"]
+                );
+            } else {
+                println!(
+                    "{:<6} {:.2}  {}  {}",
+                    p["action"].as_str().unwrap_or("?").to_uppercase(),
+                    p["score"].as_f64().unwrap_or(0.0),
+                    p["post_id"].as_str().unwrap_or("?"),
+                    p["explanation"]["summary"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run(brokers: &str, args: Args) -> anyhow::Result<()> {
     let mix = args.scenario.mix();
-    let messages: Vec<_> = (0..args.count).map(|i| corpus::generate(args.seed, i, mix)).collect();
+    let messages: Vec<_> = (0..args.count)
+        .map(|i| corpus::generate(args.seed, i, mix))
+        .collect();
     let mut expected_ids = HashSet::new();
     let mut expected_dlq = HashSet::new();
     for m in &messages {
@@ -122,15 +254,26 @@ async fn main() -> anyhow::Result<()> {
             Expected::DeadLetter { .. } => expected_dlq.insert(m.key.clone()),
         };
     }
-    let collector = Collector::new(&args.brokers, &[&args.verdict_topic, &args.dead_letter_topic])?;
-    let producer = kafka::producer(&args.brokers)?;
+    let collector = Collector::new(brokers, &[&args.verdict_topic, &args.dead_letter_topic])?;
+    let producer = kafka::producer(brokers)?;
 
     let started = Instant::now();
     let collect = {
-        let (verdict_topic, dlq_topic) = (args.verdict_topic.clone(), args.dead_letter_topic.clone());
+        let (verdict_topic, dlq_topic) =
+            (args.verdict_topic.clone(), args.dead_letter_topic.clone());
         let (expected_ids, expected_dlq) = (expected_ids.clone(), expected_dlq.clone());
         let idle = Duration::from_secs(args.idle_timeout_secs);
-        std::thread::spawn(move || collect(&collector, &verdict_topic, &dlq_topic, &expected_ids, &expected_dlq, idle, started))
+        std::thread::spawn(move || {
+            collect(
+                &collector,
+                &verdict_topic,
+                &dlq_topic,
+                &expected_ids,
+                &expected_dlq,
+                idle,
+                started,
+            )
+        })
     };
     if args.rate == 0 {
         kafka::produce_all(&producer, &args.input_topic, &messages, 1000).await?;
@@ -141,7 +284,9 @@ async fn main() -> anyhow::Result<()> {
         for m in &messages {
             tick.tick().await;
             pending.push(kafka::produce_one(&producer, &args.input_topic, m));
-            while let Some(Some(r)) = futures::FutureExt::now_or_never(futures::StreamExt::next(&mut pending)) {
+            while let Some(Some(r)) =
+                futures::FutureExt::now_or_never(futures::StreamExt::next(&mut pending))
+            {
                 r?;
             }
         }
@@ -150,7 +295,12 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let produce_elapsed = started.elapsed();
-    let Collected { seen, dlq, latencies, last_output } = collect.join().expect("collector thread");
+    let Collected {
+        seen,
+        dlq,
+        latencies,
+        last_output,
+    } = collect.join().expect("collector thread");
     let total = last_output.duration_since(started).as_secs_f64();
     let outputs = seen.len() + dlq.len();
     let report = Report {
@@ -178,7 +328,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(gate) = args.threshold_p95_ms
         && report.latency_ms.p95 > gate
     {
-        anyhow::bail!("p95 latency {:.1} ms exceeds the gate of {gate} ms", report.latency_ms.p95);
+        anyhow::bail!(
+            "p95 latency {:.1} ms exceeds the gate of {gate} ms",
+            report.latency_ms.p95
+        );
     }
     Ok(())
 }
@@ -200,10 +353,17 @@ fn collect(
     idle: Duration,
     started: Instant,
 ) -> Collected {
-    let mut c = Collected { seen: HashMap::new(), dlq: HashSet::new(), latencies: Vec::new(), last_output: started };
+    let mut c = Collected {
+        seen: HashMap::new(),
+        dlq: HashSet::new(),
+        latencies: Vec::new(),
+        last_output: started,
+    };
     let mut last_progress = Instant::now();
     let mut last_print = Instant::now();
-    while (c.seen.len() < expected_ids.len() || c.dlq.len() < expected_dlq.len()) && last_progress.elapsed() < idle {
+    while (c.seen.len() < expected_ids.len() || c.dlq.len() < expected_dlq.len())
+        && last_progress.elapsed() < idle
+    {
         let batch = collector.poll_for(Duration::from_millis(200));
         if !batch.is_empty() {
             last_progress = Instant::now();
@@ -223,7 +383,11 @@ fn collect(
         if last_print.elapsed() > Duration::from_secs(2) {
             eprintln!(
                 "  {:>8} / {} verdicts, {:>6} / {} dead letters, {:.0}s",
-                c.seen.len(), expected_ids.len(), c.dlq.len(), expected_dlq.len(), started.elapsed().as_secs_f64()
+                c.seen.len(),
+                expected_ids.len(),
+                c.dlq.len(),
+                expected_dlq.len(),
+                started.elapsed().as_secs_f64()
             );
             last_print = Instant::now();
         }

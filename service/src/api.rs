@@ -45,7 +45,12 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), items: Vec::new() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            items: Vec::new(),
+        }
     }
 }
 
@@ -57,7 +62,11 @@ impl IntoResponse for ApiError {
 
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
-        let code = if r.status() == StatusCode::PAYLOAD_TOO_LARGE { "body_too_large" } else { "bad_body" };
+        let code = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "body_too_large"
+        } else {
+            "bad_body"
+        };
         ApiError::new(r.status(), code, r.body_text())
     }
 }
@@ -76,26 +85,53 @@ pub fn router(state: Arc<ApiState>, body_limit: usize) -> Router {
 }
 
 async fn count_requests(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
     let response = next.run(request).await;
-    METRICS.http_requests.with_label_values(&[&route, response.status().as_str()]).inc();
+    METRICS
+        .http_requests
+        .with_label_values(&[&route, response.status().as_str()])
+        .inc();
     response
 }
 
-async fn score(State(state): State<Arc<ApiState>>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+async fn score(
+    State(state): State<Arc<ApiState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let body = body?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "not_json", format!("body is not JSON: {e}")))?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "not_json",
+            format!("body is not JSON: {e}"),
+        )
+    })?;
     let (items, batch) = match value {
         Value::Array(items) => (items, true),
-        Value::Object(mut o) if o.len() == 1 && o.contains_key("posts") => match o.remove("posts") {
-            Some(Value::Array(items)) => (items, true),
-            _ => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_batch", "\"posts\" must be an array")),
-        },
+        Value::Object(mut o) if o.len() == 1 && o.contains_key("posts") => {
+            match o.remove("posts") {
+                Some(Value::Array(items)) => (items, true),
+                _ => {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "bad_batch",
+                        "\"posts\" must be an array",
+                    ));
+                }
+            }
+        }
         single => (vec![single], false),
     };
     if items.is_empty() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "empty_batch", "the batch has no posts"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_batch",
+            "the batch has no posts",
+        ));
     }
     if items.len() > state.max_batch {
         return Err(ApiError::new(
@@ -113,14 +149,26 @@ async fn score(State(state): State<Arc<ApiState>>, body: Result<Bytes, BytesReje
         }
     }
     if !invalid.is_empty() {
-        let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_post", "posts failed validation against schemas/post.v1.json");
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_post",
+            "posts failed validation against schemas/post.v1.json",
+        );
         err.items = invalid;
         return Err(err);
     }
     let scorer = state.scorer.clone();
-    let verdicts = tokio::task::spawn_blocking(move || posts.iter().map(|p| scorer.score(p)).collect::<Vec<_>>())
-        .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "scoring_unavailable", "scoring was interrupted"))?;
+    let verdicts = tokio::task::spawn_blocking(move || {
+        posts.iter().map(|p| scorer.score(p)).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "scoring_unavailable",
+            "scoring was interrupted",
+        )
+    })?;
     Ok(if batch {
         Json(json!({ "verdicts": verdicts })).into_response()
     } else {
@@ -140,17 +188,27 @@ async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
         "rule_pack": state.scorer.pack().version(),
         "model": state.scorer.model_version().unwrap_or("none"),
     });
-    let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
 async fn metrics() -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], METRICS.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        METRICS.render(),
+    )
+        .into_response()
 }
 
 /// Constant-time bearer check; no token configured means nobody is authorised.
 fn authorised(state: &ApiState, headers: &HeaderMap) -> bool {
-    let Some(expected) = &state.admin_token else { return false };
+    let Some(expected) = &state.admin_token else {
+        return false;
+    };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -159,17 +217,34 @@ fn authorised(state: &ApiState, headers: &HeaderMap) -> bool {
     given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
-async fn reload_rules(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn reload_rules(
+    State(state): State<Arc<ApiState>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     if !authorised(&state, &headers) {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token is required",
+        ));
     }
     let scorer = state.scorer.clone();
     let path = state.rule_pack_path.clone();
     let previous = scorer.pack().version().to_string();
     match tokio::task::spawn_blocking(move || scorer.reload_rules(&path)).await {
-        Ok(Ok(version)) => Ok(Json(json!({"reloaded": true, "version": version, "previous": previous}))),
-        Ok(Err(e)) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_rule_pack", format!("rejected, still serving {previous}: {e}"))),
-        Err(_) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "reload_interrupted", "reload was interrupted")),
+        Ok(Ok(version)) => Ok(Json(
+            json!({"reloaded": true, "version": version, "previous": previous}),
+        )),
+        Ok(Err(e)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_rule_pack",
+            format!("rejected, still serving {previous}: {e}"),
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reload_interrupted",
+            "reload was interrupted",
+        )),
     }
 }
 
@@ -189,10 +264,17 @@ mod tests {
 
     fn app() -> Router {
         let mut cli = Cli::parse_from(["t"]);
-        cli.scoring.rule_pack = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/rules/pack.toml").into();
+        cli.scoring.rule_pack =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../models/rules/pack.toml").into();
         let scorer = Arc::new(Scorer::from_config(&cli.scoring).unwrap());
         let readiness = Arc::new(Readiness::default());
-        let state = ApiState { scorer, readiness, max_batch: 3, rule_pack_path: cli.scoring.rule_pack, admin_token: Some("s3cret".into()) };
+        let state = ApiState {
+            scorer,
+            readiness,
+            max_batch: 3,
+            rule_pack_path: cli.scoring.rule_pack,
+            admin_token: Some("s3cret".into()),
+        };
         router(Arc::new(state), 4096)
     }
 
@@ -201,10 +283,16 @@ mod tests {
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
-        let resp = app().oneshot(req.body(axum::body::Body::from(body.to_string())).unwrap()).await.unwrap();
+        let resp = app()
+            .oneshot(req.body(axum::body::Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     #[tokio::test]
@@ -213,7 +301,13 @@ mod tests {
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["post_id"], "a");
         assert_ne!(v["action"], "allow", "{v}");
-        let (s, v) = call("POST", "/v1/score", r#"{"posts":[{"id":"a","text":"hi"},{"id":"b","text":"hello there"}]}"#, None).await;
+        let (s, v) = call(
+            "POST",
+            "/v1/score",
+            r#"{"posts":[{"id":"a","text":"hi"},{"id":"b","text":"hello there"}]}"#,
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(v["verdicts"].as_array().unwrap().len(), 2);
     }
@@ -222,18 +316,39 @@ mod tests {
     async fn bad_requests_are_4xx_json() {
         let cases = [
             ("{not json", StatusCode::BAD_REQUEST, "not_json"),
-            (r#"{"id":"a"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_post"),
+            (
+                r#"{"id":"a"}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_post",
+            ),
             (r#"[]"#, StatusCode::UNPROCESSABLE_ENTITY, "empty_batch"),
-            (r#"[{"id":"a","text":"x"},{"id":"b","text":"x"},{"id":"c","text":"x"},{"id":"d","text":"x"}]"#, StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
+            (
+                r#"[{"id":"a","text":"x"},{"id":"b","text":"x"},{"id":"c","text":"x"},{"id":"d","text":"x"}]"#,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+            ),
         ];
         for (body, status, code) in cases {
             let (s, v) = call("POST", "/v1/score", body, None).await;
-            assert_eq!((s, v["error"]["code"].as_str()), (status, Some(code)), "{body}");
+            assert_eq!(
+                (s, v["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{body}"
+            );
         }
         let huge = format!(r#"{{"id":"a","text":"{}"}}"#, "x".repeat(10_000));
         let (s, v) = call("POST", "/v1/score", &huge, None).await;
-        assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")));
-        let (s, v) = call("POST", "/v1/score", r#"[{"id":"a","text":"ok"},{"id":"b","text":"  "}]"#, None).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+        );
+        let (s, v) = call(
+            "POST",
+            "/v1/score",
+            r#"[{"id":"a","text":"ok"},{"id":"b","text":"  "}]"#,
+            None,
+        )
+        .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(v["error"]["items"][0]["index"], 1);
         assert_eq!(v["error"]["items"][0]["reason"], "empty_text");
@@ -243,7 +358,11 @@ mod tests {
     async fn readiness_and_admin_auth() {
         let (s, v) = call("GET", "/readyz", "", None).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "not joined yet");
-        assert!(v["problems"].to_string().contains("consumer has not joined"));
+        assert!(
+            v["problems"]
+                .to_string()
+                .contains("consumer has not joined")
+        );
         let (s, _) = call("POST", "/admin/rules/reload", "", None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         let (s, _) = call("POST", "/admin/rules/reload", "", Some("wrong")).await;

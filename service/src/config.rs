@@ -13,13 +13,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid TOML: {source}")]
-    Toml { path: String, source: toml::de::Error },
+    Toml {
+        path: String,
+        source: toml::de::Error,
+    },
     #[error("config file {path}: unknown key {key:?} (see --help for the accepted names)")]
     UnknownKey { path: String, key: String },
     #[error("config file {path}: key {key:?}: {message}")]
-    BadValue { path: String, key: String, message: String },
+    BadValue {
+        path: String,
+        key: String,
+        message: String,
+    },
     #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
 }
@@ -28,7 +38,11 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ScoringConfig {
     /// Rule pack file (TOML): rules, gazetteer, currency rates, fusion weights.
-    #[arg(long, env = "SCAMWATCH_RULE_PACK", default_value = "models/rules/pack.toml")]
+    #[arg(
+        long,
+        env = "SCAMWATCH_RULE_PACK",
+        default_value = "models/rules/pack.toml"
+    )]
     pub rule_pack: PathBuf,
 
     /// Classifier directory (holding model.json, model.int8.onnx, tokenizer.json), or "none"
@@ -53,7 +67,11 @@ pub struct ScoringConfig {
     pub max_text_chars: usize,
 
     /// How many distinct ad texts the repost cache remembers.
-    #[arg(long, env = "SCAMWATCH_REPOST_CACHE_CAPACITY", default_value_t = 100_000)]
+    #[arg(
+        long,
+        env = "SCAMWATCH_REPOST_CACHE_CAPACITY",
+        default_value_t = 100_000
+    )]
     pub repost_cache_capacity: u64,
 
     /// How long (seconds) a cached verdict is reused for reposts of the same text.
@@ -87,7 +105,11 @@ pub struct KafkaConfig {
     /// Extra librdkafka properties as KEY=VALUE, applied to consumer and producer (e.g.
     /// security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512, sasl.username=...,
     /// ssl.ca.location=...). Repeat the flag, or comma-separate in the env var.
-    #[arg(long = "kafka-option", env = "SCAMWATCH_KAFKA_OPTIONS", value_delimiter = ',')]
+    #[arg(
+        long = "kafka-option",
+        env = "SCAMWATCH_KAFKA_OPTIONS",
+        value_delimiter = ','
+    )]
     pub kafka_options: Vec<String>,
 
     /// Most messages being scored or awaiting broker acknowledgement at once (backpressure:
@@ -147,10 +169,16 @@ impl ScoringConfig {
             ));
         }
         if !self.rule_pack.is_file() {
-            p.push(format!("rule_pack {} is not a readable file", self.rule_pack.display()));
+            p.push(format!(
+                "rule_pack {} is not a readable file",
+                self.rule_pack.display()
+            ));
         }
         if self.model != "none" && !PathBuf::from(&self.model).join("model.json").is_file() {
-            p.push(format!("model {:?} must be \"none\" or a directory holding model.json", self.model));
+            p.push(format!(
+                "model {:?} must be \"none\" or a directory holding model.json",
+                self.model
+            ));
         }
         if self.max_payload_bytes < 64 {
             p.push("max_payload_bytes must be at least 64".into());
@@ -175,12 +203,22 @@ impl KafkaConfig {
         if self.group_id.trim().is_empty() {
             p.push("group_id must not be empty".into());
         }
-        let topics = [&self.input_topic, &self.verdict_topic, &self.dead_letter_topic];
+        let topics = [
+            &self.input_topic,
+            &self.verdict_topic,
+            &self.dead_letter_topic,
+        ];
         if topics.iter().any(|t| t.trim().is_empty()) {
             p.push("input_topic, verdict_topic and dead_letter_topic must not be empty".into());
         }
-        if self.input_topic == self.verdict_topic || self.input_topic == self.dead_letter_topic || self.verdict_topic == self.dead_letter_topic {
-            p.push("input_topic, verdict_topic and dead_letter_topic must be three different topics".into());
+        if self.input_topic == self.verdict_topic
+            || self.input_topic == self.dead_letter_topic
+            || self.verdict_topic == self.dead_letter_topic
+        {
+            p.push(
+                "input_topic, verdict_topic and dead_letter_topic must be three different topics"
+                    .into(),
+            );
         }
         if self.max_in_flight == 0 {
             p.push("max_in_flight must be at least 1".into());
@@ -214,18 +252,33 @@ impl ServeConfig {
 }
 
 fn into_result(problems: Vec<String>) -> Result<(), ConfigError> {
-    if problems.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
 }
 
 /// Fill in values from a TOML config file for every argument that was left at its default
 /// (not given as a flag or env var). Keys are the argument names with `_` (e.g. `group_id`).
-pub fn apply_file<T>(parsed: T, matches: &ArgMatches, command: &Command, path: &std::path::Path) -> Result<T, ConfigError>
+pub fn apply_file<T>(
+    parsed: T,
+    matches: &ArgMatches,
+    command: &Command,
+    path: &std::path::Path,
+) -> Result<T, ConfigError>
 where
     T: Serialize + for<'de> Deserialize<'de>,
 {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|source| ConfigError::Toml { path: shown.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|source| ConfigError::Toml {
+        path: shown.clone(),
+        source,
+    })?;
     let mut current = serde_json::to_value(&parsed).expect("config serialises");
     let object = current.as_object_mut().expect("config is a struct");
     for (key, value) in table {
@@ -233,7 +286,10 @@ where
         if !known || !object.contains_key(&key) {
             return Err(ConfigError::UnknownKey { path: shown, key });
         }
-        if matches!(matches.value_source(&key), Some(ValueSource::DefaultValue) | None) {
+        if matches!(
+            matches.value_source(&key),
+            Some(ValueSource::DefaultValue) | None
+        ) {
             let json = serde_json::to_value(&value).map_err(|e| ConfigError::BadValue {
                 path: shown.clone(),
                 key: key.clone(),
@@ -242,7 +298,11 @@ where
             object.insert(key, json);
         }
     }
-    serde_json::from_value(current).map_err(|e| ConfigError::BadValue { path: shown, key: "(whole file)".into(), message: e.to_string() })
+    serde_json::from_value(current).map_err(|e| ConfigError::BadValue {
+        path: shown,
+        key: "(whole file)".into(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -258,7 +318,10 @@ mod tests {
 
     fn parse(args: &[&str], file: Option<&str>) -> Result<ServeConfig, ConfigError> {
         let command = TestCli::command();
-        let matches = command.clone().try_get_matches_from(std::iter::once("t").chain(args.iter().copied())).unwrap();
+        let matches = command
+            .clone()
+            .try_get_matches_from(std::iter::once("t").chain(args.iter().copied()))
+            .unwrap();
         let cli = TestCli::from_arg_matches(&matches).unwrap();
         match file {
             None => Ok(cli.serve),
@@ -275,15 +338,24 @@ mod tests {
         let c = parse(&["--group-id", "from-flag"], Some("group_id = \"from-file\"\nmax_in_flight = 7\nkafka_options = [\"security.protocol=SSL\"]\n")).unwrap();
         assert_eq!(c.kafka.group_id, "from-flag");
         assert_eq!(c.kafka.max_in_flight, 7);
-        assert_eq!(c.kafka.option_pairs().collect::<Vec<_>>(), [("security.protocol", "SSL")]);
+        assert_eq!(
+            c.kafka.option_pairs().collect::<Vec<_>>(),
+            [("security.protocol", "SSL")]
+        );
     }
 
     #[test]
     fn unknown_and_mistyped_file_keys_are_rejected() {
         let err = parse(&[], Some("grop_id = \"x\"\n")).unwrap_err();
-        assert!(matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "grop_id"), "{err}");
+        assert!(
+            matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "grop_id"),
+            "{err}"
+        );
         let err = parse(&[], Some("max_in_flight = \"lots\"\n")).unwrap_err();
-        assert!(err.to_string().contains("max_in_flight") || err.to_string().contains("whole file"), "{err}");
+        assert!(
+            err.to_string().contains("max_in_flight") || err.to_string().contains("whole file"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -295,7 +367,12 @@ mod tests {
         c.kafka.verdict_topic = c.kafka.input_topic.clone();
         c.kafka.kafka_options = vec!["novalue".into()];
         let msg = c.validate().unwrap_err().to_string();
-        for needle in ["review_threshold (0.9)", "rule_pack", "three different topics", "KEY=VALUE"] {
+        for needle in [
+            "review_threshold (0.9)",
+            "rule_pack",
+            "three different topics",
+            "KEY=VALUE",
+        ] {
             assert!(msg.contains(needle), "missing {needle:?} in {msg}");
         }
     }

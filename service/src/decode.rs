@@ -17,7 +17,10 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn new(reason: DeadLetterReason, detail: impl Into<String>) -> Self {
-        Self { reason, detail: detail.into() }
+        Self {
+            reason,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -36,7 +39,9 @@ pub struct PostDecoder {
 
 impl std::fmt::Debug for PostDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostDecoder").field("limits", &self.limits).finish()
+        f.debug_struct("PostDecoder")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -63,11 +68,18 @@ impl PostDecoder {
         if bytes.len() > self.limits.max_payload_bytes {
             return Err(DecodeError::new(
                 PayloadTooLarge,
-                format!("{} bytes exceeds the limit of {}", bytes.len(), self.limits.max_payload_bytes),
+                format!(
+                    "{} bytes exceeds the limit of {}",
+                    bytes.len(),
+                    self.limits.max_payload_bytes
+                ),
             ));
         }
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            DecodeError::new(NotUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+            DecodeError::new(
+                NotUtf8,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
         })?;
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| DecodeError::new(NotJson, format!("not JSON: {e}")))?;
@@ -95,13 +107,19 @@ impl PostDecoder {
     /// Checks shared with the HTTP API, which receives already-parsed posts.
     pub fn check_text(&self, post: Post) -> Result<Post, DecodeError> {
         if post.text.trim().is_empty() {
-            return Err(DecodeError::new(DeadLetterReason::EmptyText, "text is empty or whitespace"));
+            return Err(DecodeError::new(
+                DeadLetterReason::EmptyText,
+                "text is empty or whitespace",
+            ));
         }
         let chars = post.text.chars().count();
         if chars > self.limits.max_text_chars {
             return Err(DecodeError::new(
                 DeadLetterReason::TextTooLong,
-                format!("text has {chars} chars; the limit is {}", self.limits.max_text_chars),
+                format!(
+                    "text has {chars} chars; the limit is {}",
+                    self.limits.max_text_chars
+                ),
             ));
         }
         Ok(post)
@@ -119,7 +137,10 @@ mod tests {
     use super::*;
 
     fn decoder() -> PostDecoder {
-        PostDecoder::new(DecodeLimits { max_payload_bytes: 1024, max_text_chars: 100 })
+        PostDecoder::new(DecodeLimits {
+            max_payload_bytes: 1024,
+            max_text_chars: 100,
+        })
     }
 
     fn reason(payload: &[u8]) -> DeadLetterReason {
@@ -147,9 +168,18 @@ mod tests {
         assert_eq!(reason(b"[1,2]"), SchemaViolation);
         assert_eq!(reason(br#"{"text":"no id"}"#), SchemaViolation);
         assert_eq!(reason(br#"{"id":5,"text":"x"}"#), SchemaViolation);
-        assert_eq!(reason(br#"{"id":"a","text":"x","extra":1}"#), SchemaViolation);
-        assert_eq!(reason(br#"{"id":"a","id":"b","text":"x"}"#), SchemaViolation);
-        assert_eq!(reason(br#"{"schema":"scamwatch.post.v9","id":"a","text":"x"}"#), UnsupportedSchemaVersion);
+        assert_eq!(
+            reason(br#"{"id":"a","text":"x","extra":1}"#),
+            SchemaViolation
+        );
+        assert_eq!(
+            reason(br#"{"id":"a","id":"b","text":"x"}"#),
+            SchemaViolation
+        );
+        assert_eq!(
+            reason(br#"{"schema":"scamwatch.post.v9","id":"a","text":"x"}"#),
+            UnsupportedSchemaVersion
+        );
         assert_eq!(reason(br#"{"id":"a","text":"  \n "}"#), EmptyText);
         let long = format!(r#"{{"id":"a","text":"{}"}}"#, "x".repeat(101));
         assert_eq!(reason(long.as_bytes()), TextTooLong);
@@ -158,13 +188,21 @@ mod tests {
     #[test]
     fn deep_nesting_is_rejected_not_a_crash() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        let d = PostDecoder::new(DecodeLimits { max_payload_bytes: 1 << 20, max_text_chars: 100 });
-        assert_eq!(d.decode(Some(deep.as_bytes())).unwrap_err().reason, DeadLetterReason::NotJson);
+        let d = PostDecoder::new(DecodeLimits {
+            max_payload_bytes: 1 << 20,
+            max_text_chars: 100,
+        });
+        assert_eq!(
+            d.decode(Some(deep.as_bytes())).unwrap_err().reason,
+            DeadLetterReason::NotJson
+        );
     }
 
     #[test]
     fn schema_violation_names_the_path() {
-        let err = decoder().decode(Some(br#"{"id":"a","text":"x","title":7}"#)).unwrap_err();
+        let err = decoder()
+            .decode(Some(br#"{"id":"a","text":"x","title":7}"#))
+            .unwrap_err();
         assert!(err.detail.contains("/title"), "{}", err.detail);
     }
 }

@@ -35,7 +35,8 @@ fn logit(p: f64) -> f64 {
 
 /// `sigmoid(bias + sum(rule weights) + model_weight * logit(model) + model_bias)`.
 pub fn fused_score(params: &FusionParams, rule_weight_sum: f64, model_score: Option<f64>) -> f64 {
-    let model_term = model_score.map_or(0.0, |p| params.model_weight * logit(p) + params.model_bias);
+    let model_term =
+        model_score.map_or(0.0, |p| params.model_weight * logit(p) + params.model_bias);
     let score = sigmoid(params.bias + rule_weight_sum + model_term);
     // Rounded so the same post always serialises the same way.
     (score * 1e6).round() / 1e6
@@ -46,22 +47,48 @@ pub fn summary(action: Action, score: f64, hits: &[RuleHit], model_score: Option
     let mut red: Vec<&RuleHit> = hits.iter().filter(|h| h.weight > 0.0).collect();
     red.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     let counter: Vec<&RuleHit> = hits.iter().filter(|h| h.weight < 0.0).collect();
-    let reasons = red.iter().take(3).map(|h| h.reason.as_str()).collect::<Vec<_>>().join("; ");
-    let model = model_score.map(|m| format!(", model {m:.2}")).unwrap_or_default();
+    let reasons = red
+        .iter()
+        .take(3)
+        .map(|h| h.reason.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let model = model_score
+        .map(|m| format!(", model {m:.2}"))
+        .unwrap_or_default();
     let counter_note = if counter.is_empty() {
         String::new()
     } else {
-        format!(" Counter-signals: {}.", counter.iter().map(|h| h.reason.as_str()).collect::<Vec<_>>().join("; "))
+        format!(
+            " Counter-signals: {}.",
+            counter
+                .iter()
+                .map(|h| h.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
     };
     match action {
         Action::Block | Action::Review => {
-            let verdict = if action == Action::Block { "Likely scam-compound recruitment ad" } else { "Possible scam-compound recruitment ad, needs review" };
+            let verdict = if action == Action::Block {
+                "Likely scam-compound recruitment ad"
+            } else {
+                "Possible scam-compound recruitment ad, needs review"
+            };
             let more = red.len().saturating_sub(3);
-            let more = if more > 0 { format!(" (+{more} more red flags)") } else { String::new() };
+            let more = if more > 0 {
+                format!(" (+{more} more red flags)")
+            } else {
+                String::new()
+            };
             format!("{verdict} (score {score:.2}{model}): {reasons}{more}.{counter_note}")
         }
-        Action::Allow if red.is_empty() => format!("No recruitment-fraud red flags found (score {score:.2}{model}).{counter_note}"),
-        Action::Allow => format!("Below the review threshold (score {score:.2}{model}) despite: {reasons}.{counter_note}"),
+        Action::Allow if red.is_empty() => {
+            format!("No recruitment-fraud red flags found (score {score:.2}{model}).{counter_note}")
+        }
+        Action::Allow => format!(
+            "Below the review threshold (score {score:.2}{model}) despite: {reasons}.{counter_note}"
+        ),
     }
 }
 
@@ -71,7 +98,11 @@ mod tests {
 
     #[test]
     fn fusion_is_monotone_and_bounded() {
-        let p = FusionParams { bias: -3.0, model_weight: 1.0, model_bias: 0.0 };
+        let p = FusionParams {
+            bias: -3.0,
+            model_weight: 1.0,
+            model_bias: 0.0,
+        };
         assert!(fused_score(&p, 0.0, None) < 0.05);
         assert!(fused_score(&p, 6.0, None) > 0.95);
         assert!(fused_score(&p, 2.0, Some(0.9)) > fused_score(&p, 2.0, Some(0.1)));
@@ -81,7 +112,10 @@ mod tests {
 
     #[test]
     fn thresholds_pick_actions() {
-        let t = Thresholds { review: 0.5, block: 0.85 };
+        let t = Thresholds {
+            review: 0.5,
+            block: 0.85,
+        };
         assert_eq!(t.action(0.49), Action::Allow);
         assert_eq!(t.action(0.5), Action::Review);
         assert_eq!(t.action(0.9), Action::Block);

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod config;
 pub mod decode;
+pub mod eval;
 pub mod fuse;
 pub mod message;
 pub mod metrics;

@@ -28,7 +28,12 @@ struct Cli {
     config: Option<PathBuf>,
 
     /// Log format: json (one object per line, for log pipelines) or text.
-    #[arg(long, global = true, env = "SCAMWATCH_LOG_FORMAT", default_value = "json")]
+    #[arg(
+        long,
+        global = true,
+        env = "SCAMWATCH_LOG_FORMAT",
+        default_value = "json"
+    )]
     log_format: LogFormat,
 
     #[command(subcommand)]
@@ -50,6 +55,33 @@ enum Command {
     /// stdout. No broker needed. Rejected lines are reported on stderr with their reason, and
     /// the exit status is 3 if any line was rejected.
     Score(ScoreArgs),
+    /// Evaluate the scorer on labelled JSONL files (fields: id, text, label, and optionally
+    /// title, lang, source, meta.kind, meta.split): precision, recall, F1, PR-AUC, calibration,
+    /// per-language/source/kind tables and per-rule precision/recall.
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug, serde::Serialize, serde::Deserialize)]
+struct EvalArgs {
+    #[command(flatten)]
+    #[serde(flatten)]
+    scoring: ScoringConfig,
+    /// Labelled JSONL files.
+    #[serde(skip)]
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Only examples whose meta.split equals this (e.g. "heldout").
+    #[serde(skip)]
+    #[arg(long)]
+    split: Option<String>,
+    /// Decision threshold (default: the review threshold).
+    #[serde(skip)]
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Print the report as JSON instead of tables.
+    #[serde(skip)]
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug, serde::Serialize, serde::Deserialize)]
@@ -73,20 +105,28 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(config) => serve(config),
         Command::Score(args) => score(args),
+        Command::Eval(args) => eval(args),
     }
 }
 
 /// Apply the config file to the chosen subcommand's arguments.
-fn with_file(command: Command, matches: &ArgMatches, cmd: &clap::Command, path: &std::path::Path) -> anyhow::Result<Command> {
+fn with_file(
+    command: Command,
+    matches: &ArgMatches,
+    cmd: &clap::Command,
+    path: &std::path::Path,
+) -> anyhow::Result<Command> {
     let (name, sub_matches) = matches.subcommand().context("a subcommand is required")?;
     let sub = cmd.find_subcommand(name).context("subcommand exists")?;
     Ok(match command {
         Command::Serve(c) => Command::Serve(config::apply_file(c, sub_matches, sub, path)?),
         Command::Score(a) => {
-            let file = a.file.clone();
-            let mut a: ScoreArgs = config::apply_file(a, sub_matches, sub, path)?;
-            a.file = file;
-            Command::Score(a)
+            let scoring = config::apply_file(a.scoring, sub_matches, sub, path)?;
+            Command::Score(ScoreArgs { scoring, ..a })
+        }
+        Command::Eval(a) => {
+            let scoring = config::apply_file(a.scoring, sub_matches, sub, path)?;
+            Command::Eval(EvalArgs { scoring, ..a })
         }
     })
 }
@@ -94,7 +134,9 @@ fn with_file(command: Command, matches: &ArgMatches, cmd: &clap::Command, path: 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCAMWATCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
@@ -103,7 +145,9 @@ fn init_logging(format: LogFormat) {
 
 fn serve(config: ServeConfig) -> anyhow::Result<()> {
     config.validate()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let scorer = Arc::new(Scorer::from_config(&config.scoring)?);
         let readiness = Arc::new(Readiness::default());
@@ -158,7 +202,9 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
     let input: Box<dyn BufRead> = match args.file.as_deref() {
         None => Box::new(std::io::stdin().lock()),
         Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdin().lock()),
-        Some(p) => Box::new(std::io::BufReader::new(std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?)),
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?,
+        )),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut rejected = 0usize;
@@ -182,6 +228,54 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
     if rejected > 0 {
         eprintln!("{rejected} line(s) rejected");
         std::process::exit(3);
+    }
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> anyhow::Result<()> {
+    use scamwatch::eval::{LabelledPost, Report, Scored};
+    args.scoring.validate()?;
+    let scorer = Scorer::from_config(&args.scoring)?;
+    let mut examples = Vec::new();
+    for path in &args.files {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let example: LabelledPost = serde_json::from_str(line)
+                .with_context(|| format!("{}:{}: not a labelled post", path.display(), n + 1))?;
+            let split = example
+                .meta
+                .as_ref()
+                .and_then(|m| m.get("split"))
+                .and_then(|s| s.as_str());
+            if args.split.as_deref().is_none_or(|want| split == Some(want)) {
+                examples.push(example);
+            }
+        }
+    }
+    anyhow::ensure!(!examples.is_empty(), "no labelled examples to evaluate");
+    let progress = indicatif::ProgressBar::new(examples.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta}")
+            .expect("template"),
+    );
+    let mut scored = Vec::with_capacity(examples.len());
+    for example in &examples {
+        let verdict = scorer.score(&example.post());
+        scored.push(Scored::new(example, &verdict));
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let threshold = args.threshold.unwrap_or(args.scoring.review_threshold);
+    let pack = scorer.pack();
+    let report = Report::build(&scored, threshold, pack.rule_ids());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
     }
     Ok(())
 }

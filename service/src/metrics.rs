@@ -6,7 +6,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::message::{Action, DeadLetterReason};
@@ -40,38 +41,109 @@ impl Metrics {
         };
         let m = Self {
             messages_in: counter("messages_in_total", "Messages read from the input topic"),
-            messages_out: counter_vec("messages_out_total", "Messages acknowledged by the broker, by outcome", &["outcome"]),
-            dead_letters: counter_vec("dead_letters_total", "Messages sent to the dead-letter topic, by reason", &["reason"]),
-            verdicts: counter_vec("verdicts_total", "Verdicts produced, by action", &["action"]),
+            messages_out: counter_vec(
+                "messages_out_total",
+                "Messages acknowledged by the broker, by outcome",
+                &["outcome"],
+            ),
+            dead_letters: counter_vec(
+                "dead_letters_total",
+                "Messages sent to the dead-letter topic, by reason",
+                &["reason"],
+            ),
+            verdicts: counter_vec(
+                "verdicts_total",
+                "Verdicts produced, by action",
+                &["action"],
+            ),
             rule_hits: counter_vec("rule_hits_total", "Rules that fired, by rule id", &["rule"]),
             stage_seconds: HistogramVec::new(
-                HistogramOpts::new("stage_seconds", "Time spent per stage of the flow")
-                    .buckets(vec![0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+                HistogramOpts::new("stage_seconds", "Time spent per stage of the flow").buckets(
+                    vec![
+                        0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                        0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    ],
+                ),
                 &["stage"],
             )
             .expect("metric"),
-            in_flight: IntGauge::new("in_flight", "Messages being scored or awaiting broker acknowledgement").expect("metric"),
-            kafka_errors: counter_vec("kafka_errors_total", "Kafka client errors, by kind", &["kind"]),
-            offsets_committed: counter("offsets_stored_total", "Offsets stored for commit after their output was acknowledged"),
-            reposts: counter("reposts_total", "Posts whose text was already scored (verdict reused)"),
-            rule_pack: IntGaugeVec::new(Opts::new("rule_pack_info", "Loaded rule pack (value 1)"), &["version"]).expect("metric"),
-            model_info: IntGaugeVec::new(Opts::new("model_info", "Loaded model (value 1); version \"none\" when rules only"), &["version"]).expect("metric"),
-            http_requests: counter_vec("http_requests_total", "HTTP API requests, by route and status", &["route", "status"]),
+            in_flight: IntGauge::new(
+                "in_flight",
+                "Messages being scored or awaiting broker acknowledgement",
+            )
+            .expect("metric"),
+            kafka_errors: counter_vec(
+                "kafka_errors_total",
+                "Kafka client errors, by kind",
+                &["kind"],
+            ),
+            offsets_committed: counter(
+                "offsets_stored_total",
+                "Offsets stored for commit after their output was acknowledged",
+            ),
+            reposts: counter(
+                "reposts_total",
+                "Posts whose text was already scored (verdict reused)",
+            ),
+            rule_pack: IntGaugeVec::new(
+                Opts::new("rule_pack_info", "Loaded rule pack (value 1)"),
+                &["version"],
+            )
+            .expect("metric"),
+            model_info: IntGaugeVec::new(
+                Opts::new(
+                    "model_info",
+                    "Loaded model (value 1); version \"none\" when rules only",
+                ),
+                &["version"],
+            )
+            .expect("metric"),
+            http_requests: counter_vec(
+                "http_requests_total",
+                "HTTP API requests, by route and status",
+                &["route", "status"],
+            ),
             registry,
         };
-        m.registry.register(Box::new(m.messages_in.clone())).expect("register");
-        m.registry.register(Box::new(m.messages_out.clone())).expect("register");
-        m.registry.register(Box::new(m.dead_letters.clone())).expect("register");
-        m.registry.register(Box::new(m.verdicts.clone())).expect("register");
-        m.registry.register(Box::new(m.rule_hits.clone())).expect("register");
-        m.registry.register(Box::new(m.stage_seconds.clone())).expect("register");
-        m.registry.register(Box::new(m.in_flight.clone())).expect("register");
-        m.registry.register(Box::new(m.kafka_errors.clone())).expect("register");
-        m.registry.register(Box::new(m.offsets_committed.clone())).expect("register");
-        m.registry.register(Box::new(m.reposts.clone())).expect("register");
-        m.registry.register(Box::new(m.rule_pack.clone())).expect("register");
-        m.registry.register(Box::new(m.model_info.clone())).expect("register");
-        m.registry.register(Box::new(m.http_requests.clone())).expect("register");
+        m.registry
+            .register(Box::new(m.messages_in.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.messages_out.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.dead_letters.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.verdicts.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.rule_hits.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.stage_seconds.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.in_flight.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.kafka_errors.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.offsets_committed.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.reposts.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.rule_pack.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.model_info.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.http_requests.clone()))
+            .expect("register");
         // Pre-create label sets so dashboards see zeros rather than gaps.
         for reason in DeadLetterReason::ALL {
             m.dead_letters.with_label_values(&[reason.as_str()]);
@@ -85,7 +157,9 @@ impl Metrics {
     /// Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding cannot fail");
         String::from_utf8(buf).expect("prometheus text is UTF-8")
     }
 }
@@ -114,7 +188,10 @@ pub struct PostScored<'a> {
 
 impl InternalEvent for PostScored<'_> {
     fn emit(self) {
-        METRICS.verdicts.with_label_values(&[self.action.as_str()]).inc();
+        METRICS
+            .verdicts
+            .with_label_values(&[self.action.as_str()])
+            .inc();
         for rule in &self.rule_ids {
             METRICS.rule_hits.with_label_values(&[rule]).inc();
         }
@@ -135,8 +212,17 @@ pub struct MessageRejected<'a> {
 
 impl InternalEvent for MessageRejected<'_> {
     fn emit(self) {
-        METRICS.dead_letters.with_label_values(&[self.reason.as_str()]).inc();
-        tracing::info!(reason = self.reason.as_str(), partition = self.partition, offset = self.offset, detail = self.detail, "message rejected to dead-letter topic");
+        METRICS
+            .dead_letters
+            .with_label_values(&[self.reason.as_str()])
+            .inc();
+        tracing::info!(
+            reason = self.reason.as_str(),
+            partition = self.partition,
+            offset = self.offset,
+            detail = self.detail,
+            "message rejected to dead-letter topic"
+        );
     }
 }
 
@@ -147,7 +233,10 @@ pub struct OutputAcknowledged {
 
 impl InternalEvent for OutputAcknowledged {
     fn emit(self) {
-        METRICS.messages_out.with_label_values(&[self.outcome]).inc();
+        METRICS
+            .messages_out
+            .with_label_values(&[self.outcome])
+            .inc();
         METRICS.offsets_committed.inc();
     }
 }
@@ -160,7 +249,10 @@ pub struct StageTimed {
 
 impl InternalEvent for StageTimed {
     fn emit(self) {
-        METRICS.stage_seconds.with_label_values(&[self.stage]).observe(self.elapsed.as_secs_f64());
+        METRICS
+            .stage_seconds
+            .with_label_values(&[self.stage])
+            .observe(self.elapsed.as_secs_f64());
     }
 }
 
@@ -190,6 +282,11 @@ impl InternalEvent for RulePackLoaded<'_> {
             let _ = METRICS.rule_pack.remove_label_values(&[previous]);
         }
         METRICS.rule_pack.with_label_values(&[self.version]).set(1);
-        tracing::info!(version = self.version, previous = self.previous, rules = self.rules, "rule pack loaded");
+        tracing::info!(
+            version = self.version,
+            previous = self.previous,
+            rules = self.rules,
+            "rule pack loaded"
+        );
     }
 }

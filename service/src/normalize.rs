@@ -55,7 +55,11 @@ fn is_emoji_or_symbol(c: char) -> bool {
 /// Fold one already-NFKC'd char into `out`.
 fn fold_char(c: char, start: u32, end: u32, out: &mut Vec<Piece>) {
     if c.is_ascii() {
-        out.push(Piece { ch: c.to_ascii_lowercase(), start, end });
+        out.push(Piece {
+            ch: c.to_ascii_lowercase(),
+            start,
+            end,
+        });
         return;
     }
     if keep_script(c) {
@@ -63,7 +67,11 @@ fn fold_char(c: char, start: u32, end: u32, out: &mut Vec<Piece>) {
         return;
     }
     if c.is_whitespace() {
-        out.push(Piece { ch: ' ', start, end });
+        out.push(Piece {
+            ch: ' ',
+            start,
+            end,
+        });
         return;
     }
     if is_emoji_or_symbol(c) {
@@ -111,7 +119,10 @@ fn fold_leetspeak(pieces: &mut [Piece]) {
 }
 
 fn is_inword_separator(c: char) -> bool {
-    matches!(c, ' ' | '.' | '-' | '_' | '*' | '·' | '|' | '/' | '\'' | '~' | '+')
+    matches!(
+        c,
+        ' ' | '.' | '-' | '_' | '*' | '·' | '|' | '/' | '\'' | '~' | '+'
+    )
 }
 
 /// Join spaced-out words: runs of single letters separated by 1-2 separator chars
@@ -157,7 +168,11 @@ fn join_spaced_letters(pieces: Vec<Piece>) -> Vec<Piece> {
         }
         i = letters.last().copied().unwrap_or(i) + 1;
     }
-    pieces.into_iter().zip(drop).filter_map(|(p, d)| (!d).then_some(p)).collect()
+    pieces
+        .into_iter()
+        .zip(drop)
+        .filter_map(|(p, d)| (!d).then_some(p))
+        .collect()
 }
 
 impl<'a> NormalizedText<'a> {
@@ -183,7 +198,11 @@ impl<'a> NormalizedText<'a> {
             text.push(p.ch);
             origin.extend(std::iter::repeat_n((p.start, p.end), p.ch.len_utf8()));
         }
-        Self { original, text, origin }
+        Self {
+            original,
+            text,
+            origin,
+        }
     }
 
     pub fn original(&self) -> &'a str {
@@ -195,7 +214,10 @@ impl<'a> NormalizedText<'a> {
         if start >= end || end > self.origin.len() {
             return (0, 0);
         }
-        (self.origin[start].0 as usize, self.origin[end - 1].1 as usize)
+        (
+            self.origin[start].0 as usize,
+            self.origin[end - 1].1 as usize,
+        )
     }
 
     /// Evidence for normalised bytes `[start, end)`: char offsets and text of the original.
@@ -209,7 +231,11 @@ impl<'a> NormalizedText<'a> {
 pub fn evidence_from_bytes(text: &str, start: usize, end: usize) -> Evidence {
     let start_char = text[..start].chars().count();
     let len = text[start..end].chars().count();
-    Evidence { start: start_char, end: start_char + len, text: text[start..end].to_string() }
+    Evidence {
+        start: start_char,
+        end: start_char + len,
+        text: text[start..end].to_string(),
+    }
 }
 
 /// Normalise a keyword or pattern source the same way as the text it will meet.
@@ -239,7 +265,11 @@ mod tests {
 
     #[test]
     fn leaves_ordinary_text_and_native_scripts_alone() {
-        assert_eq!(norm("a b c"), "abc", "three isolated letters are a spaced word");
+        assert_eq!(
+            norm("a b c"),
+            "abc",
+            "three isolated letters are a spaced word"
+        );
         assert_eq!(norm("I am a b"), "i am a b");
         assert_eq!(norm("USD 1500"), "usd 1500");
         assert_eq!(norm("ระวังงานออนไลน์"), "ระวังงานออนไลน์");

@@ -16,7 +16,10 @@ use rdkafka::message::OwnedMessage;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::KafkaConfig;
-use crate::metrics::{InternalEvent, KafkaClientError, METRICS, MessageReceived, MessageRejected, OutputAcknowledged, StageTimed};
+use crate::metrics::{
+    InternalEvent, KafkaClientError, METRICS, MessageReceived, MessageRejected, OutputAcknowledged,
+    StageTimed,
+};
 use crate::scorer::Scorer;
 use crate::sink::{self, OutputProducer, OutputRecord};
 use crate::source::{PostConsumer, Readiness};
@@ -25,14 +28,24 @@ use crate::source::{PostConsumer, Readiness};
 fn process(scorer: &Scorer, config: &KafkaConfig, msg: &OwnedMessage) -> OutputRecord {
     let started = Instant::now();
     let decoded = scorer.decoder().decode(msg.payload());
-    StageTimed { stage: "decode", elapsed: started.elapsed() }.emit();
+    StageTimed {
+        stage: "decode",
+        elapsed: started.elapsed(),
+    }
+    .emit();
     match decoded {
         Ok(post) => {
             let verdict = scorer.score(&post);
             sink::verdict_record(&config.verdict_topic, msg, &verdict)
         }
         Err(error) => {
-            MessageRejected { reason: error.reason, partition: msg.partition(), offset: msg.offset(), detail: &error.detail }.emit();
+            MessageRejected {
+                reason: error.reason,
+                partition: msg.partition(),
+                offset: msg.offset(),
+                detail: &error.detail,
+            }
+            .emit();
             sink::dead_letter_record(&config.dead_letter_topic, msg, &error)
         }
     }
@@ -68,7 +81,11 @@ pub async fn run(
                     Some(msg.detach())
                 }
                 Err(e) => {
-                    KafkaClientError { kind: "consume", error: &e.to_string() }.emit();
+                    KafkaClientError {
+                        kind: "consume",
+                        error: &e.to_string(),
+                    }
+                    .emit();
                     None
                 }
             };
@@ -104,7 +121,10 @@ pub async fn run(
     // Drain: everything already handed to the producer is awaited, then committed. Messages
     // consumed but not yet produced are simply not committed, and will be redelivered.
     readiness.draining.store(true, Ordering::Relaxed);
-    tracing::info!(in_flight = acks.len(), "draining in-flight records before shutdown");
+    tracing::info!(
+        in_flight = acks.len(),
+        "draining in-flight records before shutdown"
+    );
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let drained = tokio::time::timeout(grace, async {
         while let Some(acked) = acks.next().await {
@@ -113,7 +133,9 @@ pub async fn run(
     })
     .await;
     if drained.is_err() {
-        tracing::warn!("shutdown grace period ended with records unacknowledged; they will be redelivered");
+        tracing::warn!(
+            "shutdown grace period ended with records unacknowledged; they will be redelivered"
+        );
     }
     METRICS.in_flight.set(0);
     if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
@@ -132,13 +154,26 @@ fn deliver(
         let produce_started = Instant::now();
         let outcome = record.outcome;
         record.deliver(&producer).await;
-        Acked { topic: msg.topic().to_string(), partition: msg.partition(), offset: msg.offset(), outcome, produce_started }
+        Acked {
+            topic: msg.topic().to_string(),
+            partition: msg.partition(),
+            offset: msg.offset(),
+            outcome,
+            produce_started,
+        }
     }
 }
 
 fn store_offset(consumer: &PostConsumer, acked: Acked) {
-    StageTimed { stage: "produce", elapsed: acked.produce_started.elapsed() }.emit();
-    OutputAcknowledged { outcome: acked.outcome }.emit();
+    StageTimed {
+        stage: "produce",
+        elapsed: acked.produce_started.elapsed(),
+    }
+    .emit();
+    OutputAcknowledged {
+        outcome: acked.outcome,
+    }
+    .emit();
     if let Err(e) = consumer.store_offset(&acked.topic, acked.partition, acked.offset) {
         // The partition was revoked while the record was in flight: its new owner redoes it.
         tracing::debug!(partition = acked.partition, offset = acked.offset, error = %e, "offset not stored");

@@ -18,13 +18,20 @@ use crate::signals::{CurrencyRates, Gazetteer, PlaceEntry};
 #[derive(Debug, thiserror::Error)]
 pub enum RulePackError {
     #[error("cannot read rule pack {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("rule pack is not valid TOML or has unknown/missing fields: {0}")]
     Parse(#[from] toml::de::Error),
     #[error("rule pack has two rules with id {0:?}")]
     DuplicateId(String),
     #[error("rule {rule:?}: pattern {pattern:?} does not compile: {source}")]
-    BadRegex { rule: String, pattern: String, source: regex::Error },
+    BadRegex {
+        rule: String,
+        pattern: String,
+        source: regex::Error,
+    },
     #[error("rule {rule:?}: {problem}")]
     Invalid { rule: String, problem: String },
     #[error("rule pack: {0}")]
@@ -144,6 +151,13 @@ pub struct RulePack {
     regexes: Vec<(Regex, usize)>,
 }
 
+/// What one rule's terms matched: distinct term ids, and spans in normalised bytes.
+#[derive(Debug, Clone, Default)]
+struct TermMatches {
+    terms: BTreeSet<usize>,
+    spans: Vec<(usize, usize)>,
+}
+
 /// The rules that fired on one post.
 #[derive(Debug, Clone, Default)]
 pub struct RuleOutcome {
@@ -154,8 +168,10 @@ pub struct RuleOutcome {
 
 impl RulePack {
     pub fn load(path: &Path) -> Result<Self, RulePackError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| RulePackError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| RulePackError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&text)
     }
 
@@ -185,7 +201,9 @@ impl RulePack {
         }
         for (code, rate) in &file.currency_rates.usd_per_unit {
             if !(rate.is_finite() && *rate > 0.0) {
-                return Err(RulePackError::Pack(format!("currency rate for {code} must be positive")));
+                return Err(RulePackError::Pack(format!(
+                    "currency rate for {code} must be positive"
+                )));
             }
         }
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -196,7 +214,10 @@ impl RulePack {
         let mut regex_sources = Vec::new();
         let mut regexes = Vec::new();
         for (i, spec) in file.rules.into_iter().enumerate() {
-            let invalid = |problem: String| RulePackError::Invalid { rule: spec.id.clone(), problem };
+            let invalid = |problem: String| RulePackError::Invalid {
+                rule: spec.id.clone(),
+                problem,
+            };
             if spec.id.trim().is_empty() {
                 return Err(RulePackError::Pack(format!("rule #{i} has an empty id")));
             }
@@ -209,16 +230,22 @@ impl RulePack {
             let resolve = |ids: &[String], field: &str| -> Result<Vec<usize>, RulePackError> {
                 ids.iter()
                     .map(|id| {
-                        index.get(id).copied().ok_or_else(|| RulePackError::Invalid {
-                            rule: spec.id.clone(),
-                            problem: format!("{field} names {id:?}, which is not an earlier rule"),
-                        })
+                        index
+                            .get(id)
+                            .copied()
+                            .ok_or_else(|| RulePackError::Invalid {
+                                rule: spec.id.clone(),
+                                problem: format!(
+                                    "{field} names {id:?}, which is not an earlier rule"
+                                ),
+                            })
                     })
                     .collect()
             };
             let requires_any = resolve(&spec.requires_any, "requires_any")?;
             let unless_any = resolve(&spec.unless_any, "unless_any")?;
-            let has_terms = !(spec.keywords.is_empty() && spec.words.is_empty() && spec.patterns.is_empty());
+            let has_terms =
+                !(spec.keywords.is_empty() && spec.words.is_empty() && spec.patterns.is_empty());
             let has_signal = !spec.contact_kinds.is_empty()
                 || spec.min_usd_per_month.is_some()
                 || !spec.place_kinds.is_empty();
@@ -226,7 +253,9 @@ impl RulePack {
                 return Err(invalid("matches nothing: give keywords, words, patterns, a signal condition or requires_any".into()));
             }
             if spec.absent && (!has_terms || requires_any.is_empty()) {
-                return Err(invalid("absent = true needs terms to look for and requires_any to scope it".into()));
+                return Err(invalid(
+                    "absent = true needs terms to look for and requires_any to scope it".into(),
+                ));
             }
             if spec.min_matches == 0 {
                 return Err(invalid("min_matches must be at least 1".into()));
@@ -235,7 +264,9 @@ impl RulePack {
                 for term in list {
                     let norm = normalize_term(term);
                     if norm.trim().is_empty() {
-                        return Err(invalid(format!("term {term:?} is empty after normalisation")));
+                        return Err(invalid(format!(
+                            "term {term:?} is empty after normalisation"
+                        )));
                     }
                     let t = *term_index.entry(norm.clone()).or_insert_with(|| {
                         terms.push(norm);
@@ -251,15 +282,29 @@ impl RulePack {
                 let compiled = regex::RegexBuilder::new(pattern)
                     .size_limit(1 << 20)
                     .build()
-                    .map_err(|source| RulePackError::BadRegex { rule: spec.id.clone(), pattern: pattern.clone(), source })?;
+                    .map_err(|source| RulePackError::BadRegex {
+                        rule: spec.id.clone(),
+                        pattern: pattern.clone(),
+                        source,
+                    })?;
                 regexes.push((compiled, i));
                 regex_sources.push(pattern.clone());
             }
             index.insert(spec.id.clone(), i);
-            rules.push(Rule { spec, requires_any, unless_any, has_terms });
+            rules.push(Rule {
+                spec,
+                requires_any,
+                unless_any,
+                has_terms,
+            });
         }
-        let keywords = if terms.is_empty() { None } else { Some(AhoCorasick::new(&terms)?) };
-        let regex_set = RegexSet::new(&regex_sources).map_err(|e| RulePackError::Pack(format!("regex set: {e}")))?;
+        let keywords = if terms.is_empty() {
+            None
+        } else {
+            Some(AhoCorasick::new(&terms)?)
+        };
+        let regex_set = RegexSet::new(&regex_sources)
+            .map_err(|e| RulePackError::Pack(format!("regex set: {e}")))?;
         Ok(Self {
             meta: file.pack,
             fusion: file.fusion,
@@ -277,7 +322,7 @@ impl RulePack {
     pub fn evaluate(&self, norm: &NormalizedText<'_>, signals: &Signals) -> RuleOutcome {
         let text = &norm.text;
         // term matches per rule: (distinct term ids, evidence spans in normalised bytes)
-        let mut matched: Vec<(BTreeSet<usize>, Vec<(usize, usize)>)> = vec![Default::default(); self.rules.len()];
+        let mut matched: Vec<TermMatches> = vec![TermMatches::default(); self.rules.len()];
         if let Some(ac) = &self.keywords {
             for m in ac.find_overlapping_iter(text) {
                 let pid = m.pattern().as_usize();
@@ -285,8 +330,8 @@ impl RulePack {
                     if whole_word && !is_whole_word(text, m.start(), m.end()) {
                         continue;
                     }
-                    matched[rule].0.insert(pid);
-                    matched[rule].1.push((m.start(), m.end()));
+                    matched[rule].terms.insert(pid);
+                    matched[rule].spans.push((m.start(), m.end()));
                 }
             }
         }
@@ -296,8 +341,8 @@ impl RulePack {
                 if m.start() == m.end() {
                     continue;
                 }
-                matched[*rule].0.insert(usize::MAX - set_index);
-                matched[*rule].1.push((m.start(), m.end()));
+                matched[*rule].terms.insert(usize::MAX - set_index);
+                matched[*rule].spans.push((m.start(), m.end()));
             }
         }
 
@@ -305,7 +350,7 @@ impl RulePack {
         let mut outcome = RuleOutcome::default();
         for (i, rule) in self.rules.iter().enumerate() {
             let spec = &rule.spec;
-            let (terms, spans) = &matched[i];
+            let TermMatches { terms, spans } = &matched[i];
             let term_ok = if !rule.has_terms {
                 true
             } else if spec.absent {
@@ -319,12 +364,17 @@ impl RulePack {
             {
                 continue;
             }
-            let Some(signal_evidence) = signal_conditions(spec, signals) else { continue };
+            let Some(signal_evidence) = signal_conditions(spec, signals) else {
+                continue;
+            };
             fired[i] = true;
             let mut evidence: Vec<Evidence> = if spec.absent {
                 Vec::new()
             } else {
-                merge_spans(spans).into_iter().map(|(s, e)| norm.evidence(s, e)).collect()
+                merge_spans(spans)
+                    .into_iter()
+                    .map(|(s, e)| norm.evidence(s, e))
+                    .collect()
             };
             evidence.extend(signal_evidence);
             evidence.sort_by_key(|e| (e.start, e.end));
@@ -365,14 +415,22 @@ fn merge_spans(spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
 fn signal_conditions(spec: &RuleSpec, signals: &Signals) -> Option<Vec<Evidence>> {
     let mut evidence = Vec::new();
     if !spec.contact_kinds.is_empty() {
-        let found: Vec<_> = signals.contacts.iter().filter(|c| spec.contact_kinds.contains(&c.kind)).collect();
+        let found: Vec<_> = signals
+            .contacts
+            .iter()
+            .filter(|c| spec.contact_kinds.contains(&c.kind))
+            .collect();
         if found.is_empty() {
             return None;
         }
         evidence.extend(found.iter().map(|c| c.evidence.clone()));
     }
     if let Some(min) = spec.min_usd_per_month {
-        let found: Vec<_> = signals.salaries.iter().filter(|s| s.usd_per_month.is_some_and(|v| v >= min)).collect();
+        let found: Vec<_> = signals
+            .salaries
+            .iter()
+            .filter(|s| s.usd_per_month.is_some_and(|v| v >= min))
+            .collect();
         if found.is_empty() {
             return None;
         }
@@ -380,7 +438,11 @@ fn signal_conditions(spec: &RuleSpec, signals: &Signals) -> Option<Vec<Evidence>
     }
     if !spec.place_kinds.is_empty() {
         let any = spec.place_kinds.iter().any(|k| k == "*");
-        let found: Vec<_> = signals.places.iter().filter(|p| any || spec.place_kinds.contains(&p.kind)).collect();
+        let found: Vec<_> = signals
+            .places
+            .iter()
+            .filter(|p| any || spec.place_kinds.contains(&p.kind))
+            .collect();
         if found.is_empty() {
             return None;
         }
@@ -391,16 +453,30 @@ fn signal_conditions(spec: &RuleSpec, signals: &Signals) -> Option<Vec<Evidence>
 
 fn quote_list(items: impl IntoIterator<Item = String>) -> String {
     let mut seen = HashSet::new();
-    let items: Vec<String> = items.into_iter().filter(|s| seen.insert(s.to_lowercase())).collect();
-    let shown: Vec<String> = items.iter().take(3).map(|s| format!("\u{201c}{}\u{201d}", s.trim())).collect();
+    let items: Vec<String> = items
+        .into_iter()
+        .filter(|s| seen.insert(s.to_lowercase()))
+        .collect();
+    let shown: Vec<String> = items
+        .iter()
+        .take(3)
+        .map(|s| format!("\u{201c}{}\u{201d}", s.trim()))
+        .collect();
     let more = items.len().saturating_sub(3);
-    if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
 }
 
 fn render_reason(template: &str, evidence: &[Evidence], signals: &Signals) -> String {
     let mut out = template.to_string();
     if out.contains("{matched}") {
-        out = out.replace("{matched}", &quote_list(evidence.iter().map(|e| e.text.clone())));
+        out = out.replace(
+            "{matched}",
+            &quote_list(evidence.iter().map(|e| e.text.clone())),
+        );
     }
     if out.contains("{salary}") {
         let best = signals
@@ -410,15 +486,27 @@ fn render_reason(template: &str, evidence: &[Evidence], signals: &Signals) -> St
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let text = best.map_or_else(
             || "an unstated salary".to_string(),
-            |(usd, s)| format!("\u{201c}{}\u{201d} (about USD {:.0}/month)", s.evidence.text.trim(), usd),
+            |(usd, s)| {
+                format!(
+                    "\u{201c}{}\u{201d} (about USD {:.0}/month)",
+                    s.evidence.text.trim(),
+                    usd
+                )
+            },
         );
         out = out.replace("{salary}", &text);
     }
     if out.contains("{places}") {
-        out = out.replace("{places}", &quote_list(signals.places.iter().map(|p| p.name.clone())));
+        out = out.replace(
+            "{places}",
+            &quote_list(signals.places.iter().map(|p| p.name.clone())),
+        );
     }
     if out.contains("{contacts}") {
-        let contacts = signals.contacts.iter().map(|c| format!("{} {}", c.kind.as_str(), c.value));
+        let contacts = signals
+            .contacts
+            .iter()
+            .map(|c| format!("{} {}", c.kind.as_str(), c.value));
         out = out.replace("{contacts}", &quote_list(contacts));
     }
     out
@@ -487,23 +575,44 @@ requires_any = ["contact.app"]
     fn fires_rules_with_evidence_and_reasons() {
         let text = "Work in 西港! USD 1,500/month, contact Т e l e g r a m";
         let o = run(text);
-        assert_eq!(ids(&o), ["contact.app", "salary.high", "place.vague", "employer.none"]);
+        assert_eq!(
+            ids(&o),
+            ["contact.app", "salary.high", "place.vague", "employer.none"]
+        );
         assert_eq!(o.weight_sum, 4.0);
         let chars: Vec<char> = text.chars().collect();
         for hit in &o.hits {
             for ev in &hit.evidence {
-                assert_eq!(chars[ev.start..ev.end].iter().collect::<String>(), ev.text, "{}", hit.rule_id);
+                assert_eq!(
+                    chars[ev.start..ev.end].iter().collect::<String>(),
+                    ev.text,
+                    "{}",
+                    hit.rule_id
+                );
             }
         }
         assert_eq!(o.hits[0].evidence[0].text, "Т e l e g r a m");
-        assert_eq!(o.hits[0].reason, "contact only through \u{201c}Т e l e g r a m\u{201d}");
-        assert!(o.hits[1].reason.contains("USD 1500/month"), "{}", o.hits[1].reason);
-        assert_eq!(o.hits[2].reason, "destination named only as \u{201c}Sihanoukville\u{201d}");
+        assert_eq!(
+            o.hits[0].reason,
+            "contact only through \u{201c}Т e l e g r a m\u{201d}"
+        );
+        assert!(
+            o.hits[1].reason.contains("USD 1500/month"),
+            "{}",
+            o.hits[1].reason
+        );
+        assert_eq!(
+            o.hits[2].reason,
+            "destination named only as \u{201c}Sihanoukville\u{201d}"
+        );
     }
 
     #[test]
     fn whole_words_and_absence() {
-        assert!(run("settings are stored").hits.is_empty(), "tg inside a word must not fire");
+        assert!(
+            run("settings are stored").hits.is_empty(),
+            "tg inside a word must not fire"
+        );
         assert_eq!(ids(&run("dm me on TG")), ["contact.app", "employer.none"]);
         assert_eq!(ids(&run("ABC Co., Ltd. whatsapp")), ["contact.app"]);
     }
@@ -511,13 +620,24 @@ requires_any = ["contact.app"]
     #[test]
     fn invalid_packs_fail_with_clear_errors() {
         let dup = PACK.replace("id = \"salary.high\"", "id = \"contact.app\"");
-        assert!(matches!(RulePack::parse(&dup), Err(RulePackError::DuplicateId(id)) if id == "contact.app"));
+        assert!(
+            matches!(RulePack::parse(&dup), Err(RulePackError::DuplicateId(id)) if id == "contact.app")
+        );
         let bad_re = PACK.replace("min_usd_per_month = 1000.0", "patterns = [\"(unclosed\"]");
-        assert!(matches!(RulePack::parse(&bad_re), Err(RulePackError::BadRegex { .. })));
+        assert!(matches!(
+            RulePack::parse(&bad_re),
+            Err(RulePackError::BadRegex { .. })
+        ));
         let unknown = PACK.replace("weight = 1.5", "weight = 1.5\nwieght = 2");
         let err = RulePack::parse(&unknown).unwrap_err().to_string();
         assert!(err.contains("wieght"), "{err}");
-        let forward = PACK.replace("requires_any = [\"contact.app\"]", "requires_any = [\"nope\"]");
-        assert!(matches!(RulePack::parse(&forward), Err(RulePackError::Invalid { .. })));
+        let forward = PACK.replace(
+            "requires_any = [\"contact.app\"]",
+            "requires_any = [\"nope\"]",
+        );
+        assert!(matches!(
+            RulePack::parse(&forward),
+            Err(RulePackError::Invalid { .. })
+        ));
     }
 }

@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use crate::config::ScoringConfig;
 use crate::decode::{DecodeLimits, PostDecoder};
 use crate::fuse::{self, Thresholds};
-use crate::message::{Explanation, Post, RepostNote, TextBasis, Timing, VERDICT_SCHEMA, Verdict, Versions};
+use crate::message::{
+    Explanation, Post, RepostNote, TextBasis, Timing, VERDICT_SCHEMA, Verdict, Versions,
+};
 use crate::metrics::{InternalEvent, PostScored, RulePackLoaded, StageTimed};
 use crate::model::{Classifier, ModelError, SharedClassifier};
 use crate::normalize::NormalizedText;
@@ -53,13 +55,24 @@ impl Scorer {
     }
 
     pub fn new(pack: RulePack, model: SharedClassifier, config: &ScoringConfig) -> Self {
-        RulePackLoaded { version: pack.version(), previous: None, rules: pack.rule_ids().count() }.emit();
+        RulePackLoaded {
+            version: pack.version(),
+            previous: None,
+            rules: pack.rule_ids().count(),
+        }
+        .emit();
         let model_version = model.as_ref().map_or("none", |m| m.version()).to_string();
-        crate::metrics::METRICS.model_info.with_label_values(&[&model_version]).set(1);
+        crate::metrics::METRICS
+            .model_info
+            .with_label_values(&[&model_version])
+            .set(1);
         Self {
             pack: ArcSwap::from_pointee(pack),
             model,
-            thresholds: Thresholds { review: config.review_threshold, block: config.block_threshold },
+            thresholds: Thresholds {
+                review: config.review_threshold,
+                block: config.block_threshold,
+            },
             decoder: PostDecoder::new(DecodeLimits {
                 max_payload_bytes: config.max_payload_bytes,
                 max_text_chars: config.max_text_chars,
@@ -88,7 +101,12 @@ impl Scorer {
         let new = RulePack::load(path)?;
         let version = new.version().to_string();
         let old = self.pack.swap(Arc::new(new));
-        RulePackLoaded { version: &version, previous: Some(old.version()), rules: self.pack.load().rule_ids().count() }.emit();
+        RulePackLoaded {
+            version: &version,
+            previous: Some(old.version()),
+            rules: self.pack.load().rule_ids().count(),
+        }
+        .emit();
         Ok(version)
     }
 
@@ -104,10 +122,17 @@ impl Scorer {
         if let Some(hit) = self.reposts.get(&key) {
             let mut verdict = (*hit.verdict).clone();
             if hit.post_id != post.id {
-                verdict.explanation.repost_of = Some(RepostNote { post_id: hit.post_id.clone(), similarity: 1.0 });
+                verdict.explanation.repost_of = Some(RepostNote {
+                    post_id: hit.post_id.clone(),
+                    similarity: 1.0,
+                });
             }
             verdict.post_id = post.id.clone();
-            verdict.timing = Timing { rules_us: 0, model_us: 0, total_us: micros(started.elapsed()) };
+            verdict.timing = Timing {
+                rules_us: 0,
+                model_us: 0,
+                total_us: micros(started.elapsed()),
+            };
             verdict.scored_at = now_rfc3339();
             self.emit_scored(&verdict);
             return verdict;
@@ -116,7 +141,11 @@ impl Scorer {
         let signals = signals::extract(&norm, &pack.gazetteer, &pack.rates);
         let outcome = pack.evaluate(&norm, &signals);
         let rules_elapsed = started.elapsed();
-        StageTimed { stage: "rules", elapsed: rules_elapsed }.emit();
+        StageTimed {
+            stage: "rules",
+            elapsed: rules_elapsed,
+        }
+        .emit();
 
         let model_started = Instant::now();
         let model_score = self.model.as_ref().and_then(|model| match model.score_batch(&[text.as_str()]) {
@@ -128,7 +157,11 @@ impl Scorer {
         });
         let model_elapsed = model_started.elapsed();
         if self.model.is_some() {
-            StageTimed { stage: "model", elapsed: model_elapsed }.emit();
+            StageTimed {
+                stage: "model",
+                elapsed: model_elapsed,
+            }
+            .emit();
         }
 
         let score = fuse::fused_score(&pack.fusion, outcome.weight_sum, model_score);
@@ -140,7 +173,11 @@ impl Scorer {
             action,
             explanation: Explanation {
                 summary: fuse::summary(action, score, &outcome.hits, model_score),
-                text_basis: if text.len() == post.text.len() { TextBasis::Text } else { TextBasis::TitleNewlineText },
+                text_basis: if text.len() == post.text.len() {
+                    TextBasis::Text
+                } else {
+                    TextBasis::TitleNewlineText
+                },
                 rule_hits: outcome.hits,
                 signals,
                 model_score,
@@ -160,8 +197,18 @@ impl Scorer {
             },
             scored_at: now_rfc3339(),
         };
-        StageTimed { stage: "score_total", elapsed: started.elapsed() }.emit();
-        self.reposts.insert(key, CachedVerdict { post_id: post.id.clone(), verdict: Arc::new(verdict.clone()) });
+        StageTimed {
+            stage: "score_total",
+            elapsed: started.elapsed(),
+        }
+        .emit();
+        self.reposts.insert(
+            key,
+            CachedVerdict {
+                post_id: post.id.clone(),
+                verdict: Arc::new(verdict.clone()),
+            },
+        );
         self.emit_scored(&verdict);
         verdict
     }
@@ -171,7 +218,12 @@ impl Scorer {
             post_id: &verdict.post_id,
             action: verdict.action,
             score: verdict.score,
-            rule_ids: verdict.explanation.rule_hits.iter().map(|h| h.rule_id.as_str()).collect(),
+            rule_ids: verdict
+                .explanation
+                .rule_hits
+                .iter()
+                .map(|h| h.rule_id.as_str())
+                .collect(),
             repost: verdict.explanation.repost_of.is_some(),
         }
         .emit();

@@ -63,11 +63,17 @@ impl Gazetteer {
                     .build(&patterns)?,
             )
         };
-        Ok(Self { entries, matcher, pattern_entry })
+        Ok(Self {
+            entries,
+            matcher,
+            pattern_entry,
+        })
     }
 
     fn find(&self, norm: &NormalizedText<'_>) -> Vec<Place> {
-        let Some(matcher) = &self.matcher else { return Vec::new() };
+        let Some(matcher) = &self.matcher else {
+            return Vec::new();
+        };
         let bytes = norm.text.as_bytes();
         let mut places = Vec::new();
         for m in matcher.find_iter(&norm.text) {
@@ -96,25 +102,60 @@ impl Gazetteer {
 static CONTACT_PATTERNS: LazyLock<Vec<(ContactKind, Regex)>> = LazyLock::new(|| {
     let p = |kind, re: &str| (kind, Regex::new(re).expect("contact pattern compiles"));
     vec![
-        p(ContactKind::Telegram, r"(?i)\b(?:https?://)?(?:t|telegram)\.me/(?:joinchat/|\+)?([a-z0-9_]{3,64})"),
-        p(ContactKind::Whatsapp, r"(?i)\b(?:https?://)?wa\.me/\+?(\d{6,15})"),
-        p(ContactKind::Whatsapp, r"(?i)\bapi\.whatsapp\.com/send/?\?phone=\+?(\d{6,15})"),
-        p(ContactKind::Line, r"(?i)\bline\.me/(?:ti/p/|R/ti/p/)?~?@?([a-z0-9._-]{3,32})"),
-        p(ContactKind::Line, r"(?i)(?:\bline(?:\s*id)?|ไลน์|ไอดีไลน์)\s*[:：]\s*@?([a-z0-9._-]{3,32})"),
-        p(ContactKind::Wechat, r"(?i)(?:\bwechat|\bweixin|微信|\bvx|v信|\bwx)(?:\s*id)?\s*[:：]?\s*([a-z][-_a-z0-9]{5,19})"),
-        p(ContactKind::Skype, r"(?i)\bskype(?:\s*id)?\s*[:：]\s*([a-z][a-z0-9.,_-]{5,31})"),
-        p(ContactKind::Email, r"(?i)\b([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24})\b"),
-        p(ContactKind::Url, r"(?i)\b(?:https?://|www\.)([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/?#][^\s<>()]*)?"),
-        p(ContactKind::Phone, r"(?:\+|\b00)\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b"),
+        p(
+            ContactKind::Telegram,
+            r"(?i)\b(?:https?://)?(?:t|telegram)\.me/(?:joinchat/|\+)?([a-z0-9_]{3,64})",
+        ),
+        p(
+            ContactKind::Whatsapp,
+            r"(?i)\b(?:https?://)?wa\.me/\+?(\d{6,15})",
+        ),
+        p(
+            ContactKind::Whatsapp,
+            r"(?i)\bapi\.whatsapp\.com/send/?\?phone=\+?(\d{6,15})",
+        ),
+        p(
+            ContactKind::Line,
+            r"(?i)\bline\.me/(?:ti/p/|R/ti/p/)?~?@?([a-z0-9._-]{3,32})",
+        ),
+        p(
+            ContactKind::Line,
+            r"(?i)(?:\bline(?:\s*id)?|ไลน์|ไอดีไลน์)\s*[:：]\s*@?([a-z0-9._-]{3,32})",
+        ),
+        p(
+            ContactKind::Wechat,
+            r"(?i)(?:\bwechat|\bweixin|微信|\bvx|v信|\bwx)(?:\s*id)?\s*[:：]?\s*([a-z][-_a-z0-9]{5,19})",
+        ),
+        p(
+            ContactKind::Skype,
+            r"(?i)\bskype(?:\s*id)?\s*[:：]\s*([a-z][a-z0-9.,_-]{5,31})",
+        ),
+        p(
+            ContactKind::Email,
+            r"(?i)\b([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24})\b",
+        ),
+        p(
+            ContactKind::Url,
+            r"(?i)\b(?:https?://|www\.)([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/?#][^\s<>()]*)?",
+        ),
+        p(
+            ContactKind::Phone,
+            r"(?:\+|\b00)\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b",
+        ),
         // A bare @handle not preceded by an email local part: the dominant channel for these
         // ads is Telegram, so bare handles are reported as Telegram.
-        p(ContactKind::Telegram, r"(?:^|[^a-zA-Z0-9._%+-])@([A-Za-z][A-Za-z0-9_]{3,31})\b"),
+        p(
+            ContactKind::Telegram,
+            r"(?:^|[^a-zA-Z0-9._%+-])@([A-Za-z][A-Za-z0-9_]{3,31})\b",
+        ),
     ]
 });
 
 fn canonical_contact(kind: ContactKind, raw: &str) -> String {
     match kind {
-        ContactKind::Phone | ContactKind::Whatsapp => raw.chars().filter(char::is_ascii_digit).collect(),
+        ContactKind::Phone | ContactKind::Whatsapp => {
+            raw.chars().filter(char::is_ascii_digit).collect()
+        }
         _ => raw.trim_start_matches("www.").to_lowercase(),
     }
 }
@@ -125,10 +166,17 @@ fn find_contacts(text: &str) -> Vec<Contact> {
     for (kind, re) in CONTACT_PATTERNS.iter() {
         for caps in re.captures_iter(text) {
             let whole = caps.get(0).expect("group 0 always matches");
-            let value_match = if *kind == ContactKind::Phone { whole } else { caps.get(1).unwrap_or(whole) };
+            let value_match = if *kind == ContactKind::Phone {
+                whole
+            } else {
+                caps.get(1).unwrap_or(whole)
+            };
             // A later, more generic pattern must not re-report what an earlier one found
             // (the number inside a wa.me link, the host of a t.me link).
-            if covered.iter().any(|&(s, e)| value_match.start() < e && s < value_match.end()) {
+            if covered
+                .iter()
+                .any(|&(s, e)| value_match.start() < e && s < value_match.end())
+            {
                 continue;
             }
             let value = canonical_contact(*kind, value_match.as_str());
@@ -136,12 +184,20 @@ fn find_contacts(text: &str) -> Vec<Contact> {
                 continue;
             }
             covered.push((whole.start(), whole.end()));
-            let start = if *kind == ContactKind::Telegram && whole.as_str().starts_with(|c: char| c != '@' && !c.is_ascii_alphanumeric()) {
+            let start = if *kind == ContactKind::Telegram
+                && whole
+                    .as_str()
+                    .starts_with(|c: char| c != '@' && !c.is_ascii_alphanumeric())
+            {
                 whole.start() + whole.as_str().chars().next().map_or(0, char::len_utf8)
             } else {
                 whole.start()
             };
-            contacts.push(Contact { kind: *kind, value, evidence: evidence_from_bytes(text, start, whole.end()) });
+            contacts.push(Contact {
+                kind: *kind,
+                value,
+                evidence: evidence_from_bytes(text, start, whole.end()),
+            });
         }
     }
     contacts.sort_by_key(|c| c.evidence.start);
@@ -150,25 +206,68 @@ fn find_contacts(text: &str) -> Vec<Contact> {
 
 /// Currency words and symbols (normalised), their ISO code and a multiplier.
 const CURRENCY_TOKENS: &[(&str, &str)] = &[
-    ("usdt", "USD"), ("usd", "USD"), ("us$", "USD"), ("u$", "USD"), ("$", "USD"), ("dollars", "USD"),
-    ("dollar", "USD"), ("美元", "USD"), ("美金", "USD"), ("ดอลลาร์", "USD"), ("đô", "USD"), ("do la", "USD"),
-    ("rmb", "CNY"), ("cny", "CNY"), ("元", "CNY"), ("人民币", "CNY"), ("块", "CNY"),
-    ("฿", "THB"), ("บาท", "THB"), ("baht", "THB"), ("thb", "THB"),
-    ("vnd", "VND"), ("vnđ", "VND"), ("dong", "VND"), ("đ", "VND"), ("d", "VND"),
-    ("rp", "IDR"), ("idr", "IDR"), ("rupiah", "IDR"),
-    ("rm", "MYR"), ("myr", "MYR"), ("ringgit", "MYR"),
-    ("₱", "PHP"), ("php", "PHP"), ("peso", "PHP"), ("pesos", "PHP"),
-    ("kyat", "MMK"), ("ကျပ်", "MMK"), ("mmk", "MMK"),
-    ("riel", "KHR"), ("khr", "KHR"), ("៛", "KHR"),
-    ("kip", "LAK"), ("ກີບ", "LAK"), ("lak", "LAK"),
-    ("원", "KRW"), ("krw", "KRW"), ("₩", "KRW"),
-    ("円", "JPY"), ("jpy", "JPY"), ("yen", "JPY"), ("¥", "JPY"),
+    ("usdt", "USD"),
+    ("usd", "USD"),
+    ("us$", "USD"),
+    ("u$", "USD"),
+    ("$", "USD"),
+    ("dollars", "USD"),
+    ("dollar", "USD"),
+    ("美元", "USD"),
+    ("美金", "USD"),
+    ("ดอลลาร์", "USD"),
+    ("đô", "USD"),
+    ("do la", "USD"),
+    ("rmb", "CNY"),
+    ("cny", "CNY"),
+    ("元", "CNY"),
+    ("人民币", "CNY"),
+    ("块", "CNY"),
+    ("฿", "THB"),
+    ("บาท", "THB"),
+    ("baht", "THB"),
+    ("thb", "THB"),
+    ("vnd", "VND"),
+    ("vnđ", "VND"),
+    ("dong", "VND"),
+    ("đ", "VND"),
+    ("d", "VND"),
+    ("rp", "IDR"),
+    ("idr", "IDR"),
+    ("rupiah", "IDR"),
+    ("rm", "MYR"),
+    ("myr", "MYR"),
+    ("ringgit", "MYR"),
+    ("₱", "PHP"),
+    ("php", "PHP"),
+    ("peso", "PHP"),
+    ("pesos", "PHP"),
+    ("kyat", "MMK"),
+    ("ကျပ်", "MMK"),
+    ("mmk", "MMK"),
+    ("riel", "KHR"),
+    ("khr", "KHR"),
+    ("៛", "KHR"),
+    ("kip", "LAK"),
+    ("ກີບ", "LAK"),
+    ("lak", "LAK"),
+    ("원", "KRW"),
+    ("krw", "KRW"),
+    ("₩", "KRW"),
+    ("円", "JPY"),
+    ("jpy", "JPY"),
+    ("yen", "JPY"),
+    ("¥", "JPY"),
 ];
 
 static SALARY_RE: LazyLock<Regex> = LazyLock::new(|| {
     let mut tokens: Vec<&str> = CURRENCY_TOKENS.iter().map(|(t, _)| *t).collect();
     tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
-    let cur = tokens.iter().map(|t| regex::escape(t)).collect::<Vec<_>>().join("|");
+    let cur = tokens
+        .iter()
+        .map(|t| regex::escape(t))
+        .collect::<Vec<_>>()
+        .join("|");
     let num = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?";
     let mult = r"k|juta|jt|triệu|trieu|tr|万|萬|千|만|천|lakh|ribu|rb|ngàn|nghìn|ngan";
     let amount = format!(r"(?:{num})\s?(?:{mult})?(?:\s?\d{{1,3}})?");
@@ -189,11 +288,27 @@ static PERIOD_RE: LazyLock<Regex> = LazyLock::new(|| {
 fn parse_amount(raw: &str) -> Option<f64> {
     let s = raw.trim();
     let mult_words: &[(&str, f64)] = &[
-        ("juta", 1e6), ("jt", 1e6), ("triệu", 1e6), ("trieu", 1e6), ("tr", 1e6), ("万", 1e4), ("萬", 1e4),
-        ("千", 1e3), ("만", 1e4), ("천", 1e3), ("lakh", 1e5), ("ribu", 1e3), ("rb", 1e3), ("ngàn", 1e3),
-        ("nghìn", 1e3), ("ngan", 1e3), ("k", 1e3),
+        ("juta", 1e6),
+        ("jt", 1e6),
+        ("triệu", 1e6),
+        ("trieu", 1e6),
+        ("tr", 1e6),
+        ("万", 1e4),
+        ("萬", 1e4),
+        ("千", 1e3),
+        ("만", 1e4),
+        ("천", 1e3),
+        ("lakh", 1e5),
+        ("ribu", 1e3),
+        ("rb", 1e3),
+        ("ngàn", 1e3),
+        ("nghìn", 1e3),
+        ("ngan", 1e3),
+        ("k", 1e3),
     ];
-    let digits_end = s.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | ',' | ' '))).unwrap_or(s.len());
+    let digits_end = s
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | ',' | ' ')))
+        .unwrap_or(s.len());
     let (num_part, rest) = s.split_at(digits_end);
     let rest = rest.trim();
     let (mult, tail) = mult_words
@@ -203,7 +318,10 @@ fn parse_amount(raw: &str) -> Option<f64> {
     let base = parse_number(num_part.trim())?;
     // "1万5" = 15,000: a trailing digit after a multiplier is the next lower unit.
     let tail_value = if mult > 1.0 && !tail.is_empty() {
-        tail.parse::<f64>().ok().map(|d| d * mult / 10f64.powi(tail.len() as i32)).unwrap_or(0.0)
+        tail.parse::<f64>()
+            .ok()
+            .map(|d| d * mult / 10f64.powi(tail.len() as i32))
+            .unwrap_or(0.0)
     } else {
         0.0
     };
@@ -228,7 +346,10 @@ fn parse_number(s: &str) -> Option<f64> {
 }
 
 fn currency_code(token: &str) -> Option<&'static str> {
-    CURRENCY_TOKENS.iter().find(|(t, _)| *t == token).map(|(_, c)| *c)
+    CURRENCY_TOKENS
+        .iter()
+        .find(|(t, _)| *t == token)
+        .map(|(_, c)| *c)
 }
 
 fn find_salaries(norm: &NormalizedText<'_>, rates: &CurrencyRates) -> Vec<Salary> {
@@ -236,27 +357,37 @@ fn find_salaries(norm: &NormalizedText<'_>, rates: &CurrencyRates) -> Vec<Salary
     let mut out = Vec::new();
     for caps in SALARY_RE.captures_iter(text) {
         let whole = caps.get(0).expect("group 0");
-        let token = caps.name("pre").or(caps.name("post")).or(caps.name("pre2")).map(|m| m.as_str());
-        let Some(code) = token.and_then(currency_code) else { continue };
+        let token = caps
+            .name("pre")
+            .or(caps.name("post"))
+            .or(caps.name("pre2"))
+            .map(|m| m.as_str());
+        let Some(code) = token.and_then(currency_code) else {
+            continue;
+        };
         // A lone "d"/"rm"/"rp" after a small number is too ambiguous without a multiplier.
         let a = caps.name("a").expect("amount");
-        let Some(amount) = parse_amount(a.as_str()) else { continue };
+        let Some(amount) = parse_amount(a.as_str()) else {
+            continue;
+        };
         let amount_max = caps.name("b").and_then(|b| parse_amount(b.as_str()));
         if amount <= 0.0 || (code == "VND" && amount < 1000.0) {
             continue;
         }
         let after = &text[whole.end()..];
-        let period = PERIOD_RE.captures(after).map_or(SalaryPeriod::Unspecified, |p| {
-            if p.name("month").is_some() {
-                SalaryPeriod::Month
-            } else if p.name("day").is_some() {
-                SalaryPeriod::Day
-            } else if p.name("hour").is_some() {
-                SalaryPeriod::Hour
-            } else {
-                SalaryPeriod::Year
-            }
-        });
+        let period = PERIOD_RE
+            .captures(after)
+            .map_or(SalaryPeriod::Unspecified, |p| {
+                if p.name("month").is_some() {
+                    SalaryPeriod::Month
+                } else if p.name("day").is_some() {
+                    SalaryPeriod::Day
+                } else if p.name("hour").is_some() {
+                    SalaryPeriod::Hour
+                } else {
+                    SalaryPeriod::Year
+                }
+            });
         let per_month = match period {
             SalaryPeriod::Hour => 8.0 * 26.0,
             SalaryPeriod::Day => 26.0,
@@ -293,7 +424,10 @@ fn find_salaries(norm: &NormalizedText<'_>, rates: &CurrencyRates) -> Vec<Salary
 pub fn detect_language(text: &str) -> Option<String> {
     let script_share = |range: std::ops::RangeInclusive<u32>| {
         let total = text.chars().filter(|c| c.is_alphabetic()).count().max(1);
-        text.chars().filter(|c| range.contains(&(*c as u32))).count() as f64 / total as f64
+        text.chars()
+            .filter(|c| range.contains(&(*c as u32)))
+            .count() as f64
+            / total as f64
     };
     if script_share(0x0E80..=0x0EFF) > 0.3 {
         return Some("lo".into());
@@ -326,7 +460,11 @@ pub fn extract(norm: &NormalizedText<'_>, gazetteer: &Gazetteer, rates: &Currenc
     let mut contacts = find_contacts(norm.original());
     let mut seen = HashSet::new();
     contacts.retain(|c| seen.insert((c.kind, c.value.clone(), c.evidence.start)));
-    Signals { contacts, salaries: find_salaries(norm, rates), places: gazetteer.find(norm) }
+    Signals {
+        contacts,
+        salaries: find_salaries(norm, rates),
+        places: gazetteer.find(norm),
+    }
 }
 
 #[cfg(test)]
@@ -336,10 +474,16 @@ mod tests {
     fn rates() -> CurrencyRates {
         CurrencyRates {
             as_of: "2026-11-01".into(),
-            usd_per_unit: [("USD", 1.0), ("IDR", 0.00006), ("CNY", 0.14), ("THB", 0.028), ("VND", 0.00004)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            usd_per_unit: [
+                ("USD", 1.0),
+                ("IDR", 0.00006),
+                ("CNY", 0.14),
+                ("THB", 0.028),
+                ("VND", 0.00004),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         }
     }
 
@@ -363,7 +507,10 @@ mod tests {
     fn finds_salaries_in_many_notations() {
         let s = salaries("Salary USD 1,500/month, free food");
         assert_eq!(s.len(), 1);
-        assert_eq!((s[0].amount, s[0].currency.as_str(), s[0].period), (1500.0, "USD", SalaryPeriod::Month));
+        assert_eq!(
+            (s[0].amount, s[0].currency.as_str(), s[0].period),
+            (1500.0, "USD", SalaryPeriod::Month)
+        );
         assert_eq!(s[0].usd_per_month, Some(1500.0));
         let s = salaries("月薪3000-5000元/月");
         assert_eq!((s[0].amount, s[0].amount_max), (3000.0, Some(5000.0)));
@@ -371,7 +518,10 @@ mod tests {
         let s = salaries("เงินเดือน ฿45,000 ต่อเดือน");
         assert_eq!((s[0].amount, s[0].currency.as_str()), (45_000.0, "THB"));
         let s = salaries("gaji Rp 15 juta per bulan");
-        assert_eq!((s[0].amount, s[0].currency.as_str(), s[0].period), (15_000_000.0, "IDR", SalaryPeriod::Month));
+        assert_eq!(
+            (s[0].amount, s[0].currency.as_str(), s[0].period),
+            (15_000_000.0, "IDR", SalaryPeriod::Month)
+        );
         assert!(salaries("call me at 5 pm").is_empty());
     }
 
@@ -387,14 +537,35 @@ mod tests {
 
     #[test]
     fn finds_contacts() {
-        let c = find_contacts("Contact t.me/hr_boss88 or wa.me/85512345678, WeChat: kkpark2024 or hr@good.com @recruit_kh");
-        let kinds: Vec<(ContactKind, &str)> = c.iter().map(|c| (c.kind, c.value.as_str())).collect();
-        assert!(kinds.contains(&(ContactKind::Telegram, "hr_boss88")), "{kinds:?}");
-        assert!(kinds.contains(&(ContactKind::Whatsapp, "85512345678")), "{kinds:?}");
-        assert!(kinds.contains(&(ContactKind::Wechat, "kkpark2024")), "{kinds:?}");
-        assert!(kinds.contains(&(ContactKind::Email, "hr@good.com")), "{kinds:?}");
-        assert!(kinds.contains(&(ContactKind::Telegram, "recruit_kh")), "{kinds:?}");
-        assert!(!kinds.iter().any(|(k, _)| *k == ContactKind::Phone), "wa.me number is not a second contact: {kinds:?}");
+        let c = find_contacts(
+            "Contact t.me/hr_boss88 or wa.me/85512345678, WeChat: kkpark2024 or hr@good.com @recruit_kh",
+        );
+        let kinds: Vec<(ContactKind, &str)> =
+            c.iter().map(|c| (c.kind, c.value.as_str())).collect();
+        assert!(
+            kinds.contains(&(ContactKind::Telegram, "hr_boss88")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&(ContactKind::Whatsapp, "85512345678")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&(ContactKind::Wechat, "kkpark2024")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&(ContactKind::Email, "hr@good.com")),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&(ContactKind::Telegram, "recruit_kh")),
+            "{kinds:?}"
+        );
+        assert!(
+            !kinds.iter().any(|(k, _)| *k == ContactKind::Phone),
+            "wa.me number is not a second contact: {kinds:?}"
+        );
         let c = find_contacts("Call +855 12 345 678 now");
         assert_eq!(c[0].kind, ContactKind::Phone);
         assert_eq!(c[0].value, "85512345678");
@@ -402,8 +573,17 @@ mod tests {
 
     #[test]
     fn detects_languages() {
-        assert_eq!(detect_language("We are hiring customer service staff, salary is high").as_deref(), Some("en"));
-        assert_eq!(detect_language("ຮັບສະໝັກພະນັກງານ ເງິນເດືອນສູງ").as_deref(), Some("lo"));
-        assert_eq!(detect_language("招聘客服人员，月薪一万五，包吃包住").as_deref(), Some("zh"));
+        assert_eq!(
+            detect_language("We are hiring customer service staff, salary is high").as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            detect_language("ຮັບສະໝັກພະນັກງານ ເງິນເດືອນສູງ").as_deref(),
+            Some("lo")
+        );
+        assert_eq!(
+            detect_language("招聘客服人员，月薪一万五，包吃包住").as_deref(),
+            Some("zh")
+        );
     }
 }

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
+use rdkafka::Message;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
-use rdkafka::Message;
 use sha2::{Digest, Sha256};
 
 use crate::config::KafkaConfig;
@@ -53,9 +53,15 @@ pub struct OutputRecord {
 
 impl OutputRecord {
     fn owned_headers(&self) -> OwnedHeaders {
-        self.headers.iter().fold(OwnedHeaders::new_with_capacity(self.headers.len()), |h, (k, v)| {
-            h.insert(Header { key: k, value: Some(v) })
-        })
+        self.headers.iter().fold(
+            OwnedHeaders::new_with_capacity(self.headers.len()),
+            |h, (k, v)| {
+                h.insert(Header {
+                    key: k,
+                    value: Some(v),
+                })
+            },
+        )
     }
 
     /// Send until the broker acknowledges. Enqueue errors (full queue) and delivery errors are
@@ -63,14 +69,20 @@ impl OutputRecord {
     pub async fn deliver(self, producer: &OutputProducer) {
         let mut backoff = Duration::from_millis(50);
         loop {
-            let mut record = FutureRecord::to(&self.topic).payload(&self.payload).headers(self.owned_headers());
+            let mut record = FutureRecord::to(&self.topic)
+                .payload(&self.payload)
+                .headers(self.owned_headers());
             if let Some(key) = &self.key {
                 record = record.key(key);
             }
             match producer.send(record, Timeout::Never).await {
                 Ok(_) => return,
                 Err((e, _)) => {
-                    KafkaClientError { kind: "delivery", error: &e.to_string() }.emit();
+                    KafkaClientError {
+                        kind: "delivery",
+                        error: &e.to_string(),
+                    }
+                    .emit();
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
@@ -143,12 +155,22 @@ pub fn dead_letter_record(topic: &str, input: &OwnedMessage, error: &DecodeError
         ("__connect.errors.partition", input.partition().to_string()),
         ("__connect.errors.offset", input.offset().to_string()),
         ("__connect.errors.stage", "VALUE_CONVERTER".to_string()),
-        ("__connect.errors.exception.class.name", error.reason.as_str().to_string()),
+        (
+            "__connect.errors.exception.class.name",
+            error.reason.as_str().to_string(),
+        ),
         ("__connect.errors.exception.message", error.detail.clone()),
     ];
-    headers.extend(connect.into_iter().map(|(k, v)| (k.to_string(), v.into_bytes())));
+    headers.extend(
+        connect
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.into_bytes())),
+    );
     headers.push((CONTENT_TYPE.into(), b"application/json".to_vec()));
-    headers.push((SCHEMA_VERSION.into(), DEAD_LETTER_SCHEMA.as_bytes().to_vec()));
+    headers.push((
+        SCHEMA_VERSION.into(),
+        DEAD_LETTER_SCHEMA.as_bytes().to_vec(),
+    ));
     OutputRecord {
         topic: topic.to_string(),
         key: input.key().map(<[u8]>::to_vec),

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use crate::config::KafkaConfig;
@@ -65,7 +67,11 @@ impl ClientContext for KafkaContext {
             Some(RDKafkaErrorCode::BrokerTransportFailure) => "transport",
             _ => "other",
         };
-        KafkaClientError { kind, error: reason }.emit();
+        KafkaClientError {
+            kind,
+            error: reason,
+        }
+        .emit();
     }
 }
 
@@ -77,7 +83,11 @@ impl ConsumerContext for KafkaContext {
             if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync)
                 && !matches!(e.rdkafka_error_code(), Some(RDKafkaErrorCode::NoOffset))
             {
-                KafkaClientError { kind: "commit_on_revoke", error: &e.to_string() }.emit();
+                KafkaClientError {
+                    kind: "commit_on_revoke",
+                    error: &e.to_string(),
+                }
+                .emit();
             }
             self.readiness.joined.store(false, Ordering::Relaxed);
         }
@@ -90,8 +100,14 @@ impl ConsumerContext for KafkaContext {
                 self.readiness.joined.store(true, Ordering::Relaxed);
                 self.readiness.broker_up.store(true, Ordering::Relaxed);
             }
-            Rebalance::Revoke(tpl) => tracing::info!(partitions = tpl.count(), "partitions revoked"),
-            Rebalance::Error(e) => KafkaClientError { kind: "rebalance", error: &e.to_string() }.emit(),
+            Rebalance::Revoke(tpl) => {
+                tracing::info!(partitions = tpl.count(), "partitions revoked")
+            }
+            Rebalance::Error(e) => KafkaClientError {
+                kind: "rebalance",
+                error: &e.to_string(),
+            }
+            .emit(),
         }
     }
 }

@@ -14,7 +14,9 @@ use scamwatch_load::kafka::{self, Collector};
 async fn ten_thousand_posts_every_one_answered_and_valid() {
     let brokers = broker();
     let t = topics(&brokers, "blackbox", 4).await;
-    let messages: Vec<_> = (0..10_000).map(|i| corpus::generate(11, i, Mix::default())).collect();
+    let messages: Vec<_> = (0..10_000)
+        .map(|i| corpus::generate(11, i, Mix::default()))
+        .collect();
     let expected = expected_ids(&messages);
     let bad: HashMap<String, &'static str> = messages
         .iter()
@@ -24,10 +26,15 @@ async fn ten_thousand_posts_every_one_answered_and_valid() {
         })
         .collect();
     let kinds: std::collections::HashSet<_> = bad.values().collect();
-    assert!(kinds.len() >= 8, "corpus must hold at least 8 kinds of malformed input: {kinds:?}");
+    assert!(
+        kinds.len() >= 8,
+        "corpus must hold at least 8 kinds of malformed input: {kinds:?}"
+    );
 
     let producer = kafka::producer(&brokers).unwrap();
-    kafka::produce_all(&producer, &t.input, &messages, 500).await.unwrap();
+    kafka::produce_all(&producer, &t.input, &messages, 500)
+        .await
+        .unwrap();
     let service = Service::start(&brokers, &t, &[]);
     let collector = Collector::new(&brokers, &[&t.verdicts, &t.dead_letters]).unwrap();
     let mut out = Outputs::default();
@@ -47,16 +54,36 @@ async fn ten_thousand_posts_every_one_answered_and_valid() {
         out.duplicates(),
         out.dead_letters.len()
     );
-    assert!(missing.is_empty(), "{} valid posts got no verdict, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} valid posts got no verdict, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
 
     // Every malformed message is in the DLQ with the right reason and Connect-style headers.
     for (key, reason) in &bad {
-        let letter = out.dead_letters.get(key).unwrap_or_else(|| panic!("malformed message {key} ({reason}) not in the DLQ"));
+        let letter = out
+            .dead_letters
+            .get(key)
+            .unwrap_or_else(|| panic!("malformed message {key} ({reason}) not in the DLQ"));
         assert_eq!(letter.payload["reason"], *reason, "{key}");
-        assert_eq!(letter.headers.get("__connect.errors.exception.class.name").map(String::as_str), Some(*reason));
+        assert_eq!(
+            letter
+                .headers
+                .get("__connect.errors.exception.class.name")
+                .map(String::as_str),
+            Some(*reason)
+        );
         assert_eq!(letter.headers.get("__connect.errors.topic"), Some(&t.input));
-        assert_eq!(letter.headers["__connect.errors.offset"], letter.payload["source"]["offset"].to_string());
-        assert!(letter.headers.contains_key("traceparent"), "input headers are carried");
+        assert_eq!(
+            letter.headers["__connect.errors.offset"],
+            letter.payload["source"]["offset"].to_string()
+        );
+        assert!(
+            letter.headers.contains_key("traceparent"),
+            "input headers are carried"
+        );
     }
 
     // What the service wrote matches the published schemas.
@@ -64,21 +91,44 @@ async fn ten_thousand_posts_every_one_answered_and_valid() {
     let dlq_schema = schema("dead-letter.v1.json");
     for v in &out.verdicts {
         let errors = schema_errors(&verdict_schema, &v.payload);
-        assert!(errors.is_empty(), "verdict {} violates schemas/verdict.v1.json: {errors:?}", v.payload["post_id"]);
-        assert_eq!(v.headers.get("schema-version").map(String::as_str), Some("scamwatch.verdict.v1"));
-        assert_eq!(v.headers.get("content-type").map(String::as_str), Some("application/json"));
-        assert!(v.headers.contains_key("traceparent"), "traceparent is carried onto the verdict");
+        assert!(
+            errors.is_empty(),
+            "verdict {} violates schemas/verdict.v1.json: {errors:?}",
+            v.payload["post_id"]
+        );
+        assert_eq!(
+            v.headers.get("schema-version").map(String::as_str),
+            Some("scamwatch.verdict.v1")
+        );
+        assert_eq!(
+            v.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        assert!(
+            v.headers.contains_key("traceparent"),
+            "traceparent is carried onto the verdict"
+        );
     }
     for d in out.dead_letters.values() {
         let errors = schema_errors(&dlq_schema, &d.payload);
-        assert!(errors.is_empty(), "dead letter violates schemas/dead-letter.v1.json: {errors:?}");
+        assert!(
+            errors.is_empty(),
+            "dead letter violates schemas/dead-letter.v1.json: {errors:?}"
+        );
     }
 
     // The rules separate the generated scam ads from the honest posts.
-    let by_id: HashMap<&str, &serde_json::Value> = out.verdicts.iter().map(|v| (v.payload["post_id"].as_str().unwrap(), &v.payload)).collect();
+    let by_id: HashMap<&str, &serde_json::Value> = out
+        .verdicts
+        .iter()
+        .map(|v| (v.payload["post_id"].as_str().unwrap(), &v.payload))
+        .collect();
     let (mut scam, mut scam_flagged, mut honest, mut honest_allowed) = (0, 0, 0, 0);
     for m in &messages {
-        if let Expected::Verdict { id, scam: is_scam, .. } = &m.expected {
+        if let Expected::Verdict {
+            id, scam: is_scam, ..
+        } = &m.expected
+        {
             let flagged = by_id[id.as_str()]["action"] != "allow";
             if *is_scam {
                 scam += 1;
@@ -89,7 +139,9 @@ async fn ten_thousand_posts_every_one_answered_and_valid() {
             }
         }
     }
-    println!("scam ads flagged {scam_flagged}/{scam}; honest posts allowed {honest_allowed}/{honest}");
+    println!(
+        "scam ads flagged {scam_flagged}/{scam}; honest posts allowed {honest_allowed}/{honest}"
+    );
     assert!(scam_flagged as f64 >= 0.95 * scam as f64);
     assert!(honest_allowed as f64 >= 0.95 * honest as f64);
     drop(service);
@@ -99,11 +151,16 @@ async fn ten_thousand_posts_every_one_answered_and_valid() {
 async fn sigkill_and_sigterm_mid_stream_lose_nothing() {
     let brokers = broker();
     let t = topics(&brokers, "crash", 4).await;
-    let mix = Mix { malformed: 0.02, ..Mix::default() };
+    let mix = Mix {
+        malformed: 0.02,
+        ..Mix::default()
+    };
     let messages: Vec<_> = (0..30_000).map(|i| corpus::generate(23, i, mix)).collect();
     let expected = expected_ids(&messages);
     let producer = kafka::producer(&brokers).unwrap();
-    kafka::produce_all(&producer, &t.input, &messages, 500).await.unwrap();
+    kafka::produce_all(&producer, &t.input, &messages, 500)
+        .await
+        .unwrap();
 
     let collector = Collector::new(&brokers, &[&t.verdicts, &t.dead_letters]).unwrap();
     let mut out = Outputs::default();
@@ -111,19 +168,32 @@ async fn sigkill_and_sigterm_mid_stream_lose_nothing() {
 
     // Run 1: killed with SIGKILL once it has made progress of its own.
     let mut service = Service::start(&brokers, &t, &[]);
-    assert!(service.wait_outputs(3_000, Duration::from_secs(60)), "run 1 made no progress");
+    assert!(
+        service.wait_outputs(3_000, Duration::from_secs(60)),
+        "run 1 made no progress"
+    );
     service.kill();
 
     // Run 2: joins once the killed member's session expires, then is stopped with SIGTERM
     // mid-stream: it must drain and exit 0.
     let mut service = Service::start(&brokers, &t, &[]);
-    assert!(service.wait_outputs(3_000, Duration::from_secs(60)), "run 2 made no progress");
+    assert!(
+        service.wait_outputs(3_000, Duration::from_secs(60)),
+        "run 2 made no progress"
+    );
     let status = service.terminate();
-    assert!(status.success(), "SIGTERM must end in a clean exit, got {status:?}");
+    assert!(
+        status.success(),
+        "SIGTERM must end in a clean exit, got {status:?}"
+    );
 
     // Run 3: finishes the stream.
     let service = Service::start(&brokers, &t, &[]);
-    tokio::task::block_in_place(|| collect_until(&collector, &t, &mut out, idle, |o| o.verdict_counts.len() >= expected.len()));
+    tokio::task::block_in_place(|| {
+        collect_until(&collector, &t, &mut out, idle, |o| {
+            o.verdict_counts.len() >= expected.len()
+        })
+    });
     let missing = out.missing_verdicts(expected.iter());
     println!(
         "crash test: {} valid posts, verdicts for {} ids, {} duplicates (re-delivered after SIGKILL/SIGTERM)",
@@ -135,9 +205,18 @@ async fn sigkill_and_sigterm_mid_stream_lose_nothing() {
         // Tell a lost verdict from a missed read: re-read the verdict topic from the start.
         let fresh = Collector::new(&brokers, &[&t.verdicts]).unwrap();
         let mut again = Outputs::default();
-        tokio::task::block_in_place(|| collect_until(&fresh, &t, &mut again, Duration::from_secs(10), |o| o.verdict_counts.len() >= expected.len()));
+        tokio::task::block_in_place(|| {
+            collect_until(&fresh, &t, &mut again, Duration::from_secs(10), |o| {
+                o.verdict_counts.len() >= expected.len()
+            })
+        });
         let still = again.missing_verdicts(missing.iter());
-        panic!("{} posts without a verdict on first read, {} on a fresh re-read, e.g. {:?}", missing.len(), still.len(), &still[..still.len().min(5)]);
+        panic!(
+            "{} posts without a verdict on first read, {} on a fresh re-read, e.g. {:?}",
+            missing.len(),
+            still.len(),
+            &still[..still.len().min(5)]
+        );
     }
     drop(service);
 }

@@ -13,7 +13,10 @@ use scamwatch_load::corpus::{Expected, Generated};
 use scamwatch_load::kafka::{Collector, Output};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// Start (or reuse) the loopback broker; returns its bootstrap address.
@@ -23,8 +26,15 @@ pub fn broker() -> String {
         .arg("start")
         .output()
         .expect("running scripts/broker.sh");
-    assert!(out.status.success(), "broker did not start: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+    assert!(
+        out.status.success(),
+        "broker did not start: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
 }
 
 /// Unique topic names for one test.
@@ -43,14 +53,25 @@ pub async fn topics(brokers: &str, name: &str, partitions: i32) -> Topics {
         dead_letters: format!("dlq-{tag}"),
         group: format!("scamwatch-{tag}"),
     };
-    scamwatch_load::kafka::create_topics(brokers, &[(&t.input, partitions), (&t.verdicts, partitions), (&t.dead_letters, 1)])
-        .await
-        .expect("creating topics");
+    scamwatch_load::kafka::create_topics(
+        brokers,
+        &[
+            (&t.input, partitions),
+            (&t.verdicts, partitions),
+            (&t.dead_letters, 1),
+        ],
+    )
+    .await
+    .expect("creating topics");
     t
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The service under test.
@@ -62,7 +83,9 @@ pub struct Service {
 impl Service {
     pub fn start(brokers: &str, t: &Topics, extra_env: &[(&str, &str)]) -> Self {
         let port = free_port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("{}-{port}.log", t.group))).unwrap();
+        let log =
+            std::fs::File::create(std::env::temp_dir().join(format!("{}-{port}.log", t.group)))
+                .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scamwatch"));
         cmd.arg("serve")
             .current_dir(repo_root())
@@ -79,7 +102,10 @@ impl Service {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("starting scamwatch");
-        Self { child, http: format!("127.0.0.1:{port}") }
+        Self {
+            child,
+            http: format!("127.0.0.1:{port}"),
+        }
     }
 
     pub fn kill(&mut self) {
@@ -90,7 +116,10 @@ impl Service {
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         self.child.wait().expect("wait")
     }
 
@@ -99,17 +128,26 @@ impl Service {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(&self.http).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
         let mut buf = String::new();
         s.read_to_string(&mut buf).ok()?;
         let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-        let body = buf.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+        let body = buf
+            .split_once("\r\n\r\n")
+            .map(|x| x.1.to_string())
+            .unwrap_or_default();
         Some((status, body))
     }
 
     /// Records this process has had acknowledged (verdicts + dead letters), from /metrics.
     pub fn outputs_acknowledged(&self) -> u64 {
-        let Some((200, body)) = self.get("/metrics") else { return 0 };
+        let Some((200, body)) = self.get("/metrics") else {
+            return 0;
+        };
         body.lines()
             .filter(|l| l.starts_with("scamwatch_messages_out_total{"))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
@@ -158,7 +196,10 @@ pub struct Outputs {
 
 impl Outputs {
     pub fn missing_verdicts<'a>(&self, expected: impl Iterator<Item = &'a String>) -> Vec<String> {
-        expected.filter(|id| !self.verdict_counts.contains_key(*id)).cloned().collect()
+        expected
+            .filter(|id| !self.verdict_counts.contains_key(*id))
+            .cloned()
+            .collect()
     }
     pub fn duplicates(&self) -> usize {
         self.verdict_counts.values().map(|c| c - 1).sum()
@@ -176,7 +217,13 @@ pub fn expected_ids(messages: &[Generated]) -> HashSet<String> {
 }
 
 /// Read until `done` says so or nothing new arrives for `idle`.
-pub fn collect_until(collector: &Collector, t: &Topics, outputs: &mut Outputs, idle: Duration, done: impl Fn(&Outputs) -> bool) {
+pub fn collect_until(
+    collector: &Collector,
+    t: &Topics,
+    outputs: &mut Outputs,
+    idle: Duration,
+    done: impl Fn(&Outputs) -> bool,
+) {
     let mut last = Instant::now();
     while !done(outputs) && last.elapsed() < idle {
         let batch = collector.poll_for(Duration::from_millis(300));
@@ -185,7 +232,9 @@ pub fn collect_until(collector: &Collector, t: &Topics, outputs: &mut Outputs, i
         }
         for o in batch {
             if o.topic == t.dead_letters {
-                outputs.dead_letters.insert(o.key.clone().unwrap_or_default(), o);
+                outputs
+                    .dead_letters
+                    .insert(o.key.clone().unwrap_or_default(), o);
             } else if let Some(id) = o.payload.get("post_id").and_then(|v| v.as_str()) {
                 *outputs.verdict_counts.entry(id.to_string()).or_default() += 1;
                 outputs.verdicts.push(o);
@@ -196,10 +245,14 @@ pub fn collect_until(collector: &Collector, t: &Topics, outputs: &mut Outputs, i
 
 /// A compiled schema from `schemas/`.
 pub fn schema(name: &str) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(repo_root().join("schemas").join(name)).expect("schema file");
-    jsonschema::validator_for(&serde_json::from_str(&text).expect("schema json")).expect("valid schema")
+    let text =
+        std::fs::read_to_string(repo_root().join("schemas").join(name)).expect("schema file");
+    jsonschema::validator_for(&serde_json::from_str(&text).expect("schema json"))
+        .expect("valid schema")
 }
 
 pub fn schema_errors(v: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
-    v.iter_errors(doc).map(|e| format!("{}: {}", e.instance_path(), e)).collect()
+    v.iter_errors(doc)
+        .map(|e| format!("{}: {}", e.instance_path(), e))
+        .collect()
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# End to end on a fresh machine: install what is needed, start a Kafka-protocol broker (tansu),
+# build and start scamwatch, send the sample posts in examples/posts.jsonl (including malformed
+# lines), print the verdicts and dead letters, show /readyz and a few metrics, then stop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+scripts/setup.sh
+brokers=$(scripts/broker.sh start)
+export SCAMWATCH_BROKERS="$brokers"
+
+tag="demo-$(date +%s)"
+export SCAMWATCH_INPUT_TOPIC="posts-$tag" SCAMWATCH_VERDICT_TOPIC="verdicts-$tag" \
+       SCAMWATCH_DEAD_LETTER_TOPIC="dlq-$tag" SCAMWATCH_GROUP_ID="scamwatch-$tag" \
+       SCAMWATCH_HTTP_ADDR="${SCAMWATCH_HTTP_ADDR:-127.0.0.1:8080}" SCAMWATCH_LOG_FORMAT=text
+scripts/broker.sh topic "$SCAMWATCH_INPUT_TOPIC" 4
+scripts/broker.sh topic "$SCAMWATCH_VERDICT_TOPIC" 4
+scripts/broker.sh topic "$SCAMWATCH_DEAD_LETTER_TOPIC" 1
+
+echo "== building (release)"
+cargo build --release -q -p scamwatch -p scamwatch-load
+./target/release/scamwatch serve >"$SCAMWATCH_RUN/$tag.log" 2>&1 &
+service=$!
+trap 'kill $service 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://$SCAMWATCH_HTTP_ADDR/readyz" >/dev/null && break
+  sleep 0.2
+done
+echo "== /readyz"; curl -s "http://$SCAMWATCH_HTTP_ADDR/readyz"; echo
+
+echo "== sending examples/posts.jsonl to $SCAMWATCH_INPUT_TOPIC"
+./target/release/scamwatch-load send --topic "$SCAMWATCH_INPUT_TOPIC" examples/posts.jsonl
+lines=$(grep -c . examples/posts.jsonl)
+echo "== verdicts and dead letters"
+./target/release/scamwatch-load tail --verdict-topic "$SCAMWATCH_VERDICT_TOPIC" \
+  --dead-letter-topic "$SCAMWATCH_DEAD_LETTER_TOPIC" --count "$lines" --timeout-secs 30
+
+echo "== one full verdict (POST /v1/score)"
+head -1 examples/posts.jsonl | curl -s -X POST -H 'content-type: application/json' \
+  --data-binary @- "http://$SCAMWATCH_HTTP_ADDR/v1/score" | python3 -m json.tool | head -60
+echo "== metrics"
+curl -s "http://$SCAMWATCH_HTTP_ADDR/metrics" | grep -E '^scamwatch_(messages_out_total|dead_letters_total|verdicts_total)' | grep -v ' 0$'
+kill -TERM $service; wait $service || true
+trap - EXIT
+echo "== done (service stopped; broker still running: scripts/broker.sh stop)"

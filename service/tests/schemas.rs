@@ -1,0 +1,126 @@
+//! The Rust message types and the schema files in `schemas/` agree, both ways: what the service
+//! writes validates against the schemas, what the schemas accept the types read back unchanged,
+//! and what the schemas reject the types reject too.
+
+mod common;
+
+use clap::Parser;
+use common::{repo_root, schema, schema_errors};
+use scamwatch::config::ScoringConfig;
+use scamwatch::decode::{DecodeLimits, PostDecoder};
+use scamwatch::message::{DeadLetterReason, Post, Verdict};
+use scamwatch::scorer::Scorer;
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    scoring: ScoringConfig,
+}
+
+fn scorer() -> Scorer {
+    let mut cli = Cli::parse_from(["t"]);
+    cli.scoring.rule_pack = repo_root().join("models/rules/pack.toml");
+    Scorer::from_config(&cli.scoring).unwrap()
+}
+
+fn schema_json(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_root().join("schemas").join(name)).unwrap())
+        .unwrap()
+}
+
+fn sample_posts() -> Vec<Post> {
+    let decoder = PostDecoder::new(DecodeLimits {
+        max_payload_bytes: 1 << 20,
+        max_text_chars: 50_000,
+    });
+    let mut posts: Vec<Post> = std::fs::read_to_string(repo_root().join("examples/posts.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| decoder.decode(Some(l.as_bytes())).ok())
+        .collect();
+    posts.extend((0..300).filter_map(|i| {
+        let g = scamwatch_load::corpus::generate(5, i, scamwatch_load::corpus::Mix::default());
+        decoder.decode(g.payload.as_deref()).ok()
+    }));
+    assert!(posts.len() > 250);
+    posts
+}
+
+#[test]
+fn produced_verdicts_validate_and_read_back_identically() {
+    let scorer = scorer();
+    let validator = schema("verdict.v1.json");
+    for post in sample_posts() {
+        let verdict = scorer.score(&post);
+        let doc = serde_json::to_value(&verdict).unwrap();
+        let errors = schema_errors(&validator, &doc);
+        assert!(
+            errors.is_empty(),
+            "verdict for {} violates the schema: {errors:?}",
+            post.id
+        );
+        let back: Verdict = serde_json::from_value(doc).unwrap();
+        assert_eq!(back, verdict);
+    }
+}
+
+#[test]
+fn schema_valid_posts_read_into_the_type_and_invalid_ones_do_not() {
+    let validator = schema("post.v1.json");
+    let full = json!({
+        "schema": "scamwatch.post.v1", "id": "p-1", "text": "body", "title": "t", "platform": "jobboard",
+        "author_id": "a", "url": "https://example.org/1", "language_hint": "vi",
+        "created_at": "2026-11-25T00:00:00Z", "metadata": {"anything": [1, {"x": null}]}
+    });
+    let nulls = json!({"id": "p-2", "text": "x", "title": null, "metadata": null});
+    for doc in [&full, &nulls] {
+        assert!(schema_errors(&validator, doc).is_empty());
+        let post: Post = serde_json::from_value(doc.clone()).unwrap();
+        assert_eq!(post.id, doc["id"].as_str().unwrap());
+    }
+    let roundtrip =
+        serde_json::to_value(serde_json::from_value::<Post>(full.clone()).unwrap()).unwrap();
+    assert_eq!(roundtrip, full, "every field survives the type");
+
+    for bad in [
+        json!({"id": "x"}),
+        json!({"id": "x", "text": "y", "extra": 1}),
+        json!({"id": 1, "text": "y"}),
+        json!({"id": "x", "text": 3}),
+    ] {
+        assert!(
+            !schema_errors(&validator, &bad).is_empty(),
+            "schema must reject {bad}"
+        );
+        assert!(
+            serde_json::from_value::<Post>(bad.clone()).is_err(),
+            "type must reject {bad}"
+        );
+    }
+}
+
+#[test]
+fn enumerations_match_the_schemas() {
+    let dlq = schema_json("dead-letter.v1.json");
+    let schema_reasons: Vec<&str> = dlq["properties"]["reason"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let rust_reasons: Vec<&str> = DeadLetterReason::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(schema_reasons, rust_reasons);
+    for r in DeadLetterReason::ALL {
+        assert_eq!(serde_json::to_value(r).unwrap(), json!(r.as_str()));
+    }
+    let verdict = schema_json("verdict.v1.json");
+    let actions = &verdict["properties"]["action"]["enum"];
+    assert_eq!(actions, &json!(["allow", "review", "block"]));
+    let kinds = &verdict["properties"]["explanation"]["properties"]["signals"]["properties"]["contacts"]
+        ["items"]["properties"]["kind"]["enum"];
+    for k in kinds.as_array().unwrap() {
+        let kind: scamwatch::message::ContactKind = serde_json::from_value(k.clone()).unwrap();
+        assert_eq!(json!(kind.as_str()), *k);
+    }
+}
