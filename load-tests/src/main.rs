@@ -84,6 +84,9 @@ struct Args {
     /// Write the result as JSON here.
     #[arg(long)]
     json_out: Option<std::path::PathBuf>,
+    /// Only produce the messages (a backlog for a drain measurement), then exit.
+    #[arg(long)]
+    produce_only: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, Serialize)]
@@ -254,8 +257,18 @@ async fn run(brokers: &str, args: Args) -> anyhow::Result<()> {
             Expected::DeadLetter { .. } => expected_dlq.insert(m.key.clone()),
         };
     }
-    let collector = Collector::new(brokers, &[&args.verdict_topic, &args.dead_letter_topic])?;
     let producer = kafka::producer(brokers)?;
+    if args.produce_only {
+        let started = Instant::now();
+        kafka::produce_all(&producer, &args.input_topic, &messages, 1000).await?;
+        eprintln!(
+            "produced {} messages in {:.1}s",
+            messages.len(),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    let collector = Collector::new(brokers, &[&args.verdict_topic, &args.dead_letter_topic])?;
 
     let started = Instant::now();
     let collect = {

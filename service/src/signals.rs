@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use serde::Deserialize;
 
 use crate::message::{Contact, ContactKind, Place, Salary, SalaryPeriod, Signals};
@@ -100,53 +100,54 @@ impl Gazetteer {
 }
 
 static CONTACT_PATTERNS: LazyLock<Vec<(ContactKind, Regex)>> = LazyLock::new(|| {
+    // ASCII word boundaries: the handles are ASCII, and Unicode \b would force the slow engine.
     let p = |kind, re: &str| (kind, Regex::new(re).expect("contact pattern compiles"));
     vec![
         p(
             ContactKind::Telegram,
-            r"(?i)\b(?:https?://)?(?:t|telegram)\.me/(?:joinchat/|\+)?([a-z0-9_]{3,64})",
+            r"(?i)(?-u:\b)(?:https?://)?(?:t|telegram)\.me/(?:joinchat/|\+)?([a-z0-9_]{3,64})",
         ),
         p(
             ContactKind::Whatsapp,
-            r"(?i)\b(?:https?://)?wa\.me/\+?(\d{6,15})",
+            r"(?i)(?-u:\b)(?:https?://)?wa\.me/\+?(\d{6,15})",
         ),
         p(
             ContactKind::Whatsapp,
-            r"(?i)\bapi\.whatsapp\.com/send/?\?phone=\+?(\d{6,15})",
+            r"(?i)(?-u:\b)api\.whatsapp\.com/send/?\?phone=\+?(\d{6,15})",
         ),
         p(
             ContactKind::Line,
-            r"(?i)\bline\.me/(?:ti/p/|R/ti/p/)?~?@?([a-z0-9._-]{3,32})",
+            r"(?i)(?-u:\b)line\.me/(?:ti/p/|R/ti/p/)?~?@?([a-z0-9._-]{3,32})",
         ),
         p(
             ContactKind::Line,
-            r"(?i)(?:\bline(?:\s*id)?|ไลน์|ไอดีไลน์)\s*[:：]\s*@?([a-z0-9._-]{3,32})",
+            r"(?i)(?:(?-u:\b)line(?:\s*id)?|ไลน์|ไอดีไลน์)\s*[:：]\s*@?([a-z0-9._-]{3,32})",
         ),
         p(
             ContactKind::Wechat,
-            r"(?i)(?:\bwechat|\bweixin|微信|\bvx|v信|\bwx)(?:\s*id)?\s*[:：]?\s*([a-z][-_a-z0-9]{5,19})",
+            r"(?i)(?:(?-u:\b)wechat|(?-u:\b)weixin|微信|(?-u:\b)vx|v信|(?-u:\b)wx)(?:\s*id)?\s*[:：]?\s*([a-z][-_a-z0-9]{5,19})",
         ),
         p(
             ContactKind::Skype,
-            r"(?i)\bskype(?:\s*id)?\s*[:：]\s*([a-z][a-z0-9.,_-]{5,31})",
+            r"(?i)(?-u:\b)skype(?:\s*id)?\s*[:：]\s*([a-z][a-z0-9.,_-]{5,31})",
         ),
         p(
             ContactKind::Email,
-            r"(?i)\b([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24})\b",
+            r"(?i)(?-u:\b)([a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24})(?-u:\b)",
         ),
         p(
             ContactKind::Url,
-            r"(?i)\b(?:https?://|www\.)([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/?#][^\s<>()]*)?",
+            r"(?i)(?-u:\b)(?:https?://|www\.)([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?:[/?#][^\s<>()]*)?",
         ),
         p(
             ContactKind::Phone,
-            r"(?:\+|\b00)\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b",
+            r"(?:\+|(?-u:\b)00)\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}(?-u:\b)",
         ),
         // A bare @handle not preceded by an email local part: the dominant channel for these
         // ads is Telegram, so bare handles are reported as Telegram.
         p(
             ContactKind::Telegram,
-            r"(?:^|[^a-zA-Z0-9._%+-])@([A-Za-z][A-Za-z0-9_]{3,31})\b",
+            r"(?:^|[^a-zA-Z0-9._%+-])@([A-Za-z][A-Za-z0-9_]{3,31})(?-u:\b)",
         ),
     ]
 });
@@ -160,10 +161,17 @@ fn canonical_contact(kind: ContactKind, raw: &str) -> String {
     }
 }
 
+/// One pass over the text to learn which contact patterns can match at all.
+static CONTACT_PREFILTER: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(CONTACT_PATTERNS.iter().map(|(_, re)| re.as_str()))
+        .expect("contact patterns compile")
+});
+
 fn find_contacts(text: &str) -> Vec<Contact> {
     let mut contacts: Vec<Contact> = Vec::new();
     let mut covered: Vec<(usize, usize)> = Vec::new();
-    for (kind, re) in CONTACT_PATTERNS.iter() {
+    let candidates = CONTACT_PREFILTER.matches(text);
+    for (kind, re) in candidates.iter().map(|i| &CONTACT_PATTERNS[i]) {
         for caps in re.captures_iter(text) {
             let whole = caps.get(0).expect("group 0 always matches");
             let value_match = if *kind == ContactKind::Phone {
@@ -419,26 +427,49 @@ fn find_salaries(norm: &NormalizedText<'_>, rates: &CurrencyRates) -> Vec<Salary
     out
 }
 
-/// Language of the text: whatlang's guess, with script fallbacks for Lao and Khmer where its
-/// model has none or is unreliable on short posts.
+/// The languages whatlang may answer with: the target languages of the ads plus the major
+/// languages of the platforms' other traffic. A short list keeps detection fast and stops
+/// rare look-alike languages winning on short posts.
+static LANGUAGE_DETECTOR: LazyLock<whatlang::Detector> = LazyLock::new(|| {
+    use whatlang::Lang::*;
+    whatlang::Detector::with_allowlist(vec![
+        Eng, Cmn, Tha, Vie, Ind, Tgl, Kor, Jpn, Khm, Mya, Spa, Por, Fra, Deu, Ita, Nld, Tur, Pol,
+        Rus, Ukr, Ara, Hin, Ben, Urd,
+    ])
+});
+
+/// Detection reads at most this many chars: enough for a stable answer, bounded cost.
+const LANGUAGE_SAMPLE_CHARS: usize = 300;
+
+/// Language of the text: script shares for Lao, Khmer and Burmese (whatlang has no Lao and is
+/// unreliable on short posts in the other two), whatlang otherwise.
 pub fn detect_language(text: &str) -> Option<String> {
-    let script_share = |range: std::ops::RangeInclusive<u32>| {
-        let total = text.chars().filter(|c| c.is_alphabetic()).count().max(1);
-        text.chars()
-            .filter(|c| range.contains(&(*c as u32)))
-            .count() as f64
-            / total as f64
+    let sample = match text.char_indices().nth(LANGUAGE_SAMPLE_CHARS) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
     };
-    if script_share(0x0E80..=0x0EFF) > 0.3 {
+    let (mut letters, mut lao, mut khmer, mut burmese) = (0usize, 0usize, 0usize, 0usize);
+    for c in sample.chars() {
+        match c as u32 {
+            0x0E80..=0x0EFF => lao += 1,
+            0x1780..=0x17FF => khmer += 1,
+            0x1000..=0x109F => burmese += 1,
+            _ if c.is_alphabetic() => {}
+            _ => continue,
+        }
+        letters += 1;
+    }
+    let share = |n: usize| n * 10 > letters.max(1) * 3;
+    if share(lao) {
         return Some("lo".into());
     }
-    if script_share(0x1780..=0x17FF) > 0.3 {
+    if share(khmer) {
         return Some("km".into());
     }
-    if script_share(0x1000..=0x109F) > 0.3 {
+    if share(burmese) {
         return Some("my".into());
     }
-    let info = whatlang::detect(text)?;
+    let info = LANGUAGE_DETECTOR.detect(sample)?;
     let code = match info.lang() {
         whatlang::Lang::Eng => "en",
         whatlang::Lang::Cmn => "zh",

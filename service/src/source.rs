@@ -137,6 +137,8 @@ pub fn consumer(config: &KafkaConfig, context: KafkaContext) -> Result<PostConsu
         ("session.timeout.ms", "10000"),
         ("heartbeat.interval.ms", "1000"),
         ("enable.partition.eof", "false"),
+        // Pre-fetch at most 16 MiB per partition (librdkafka's default, 64 MiB, dominates RSS).
+        ("queued.max.messages.kbytes", "16384"),
     ];
     let base = client_config(config, &defaults);
     let consumer: PostConsumer = base.create_with_context(context)?;
