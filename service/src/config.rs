@@ -50,6 +50,15 @@ pub struct ScoringConfig {
     #[arg(long, env = "SCAMWATCH_MODEL", default_value = "none")]
     pub model: String,
 
+    /// ONNX Runtime shared library (libonnxruntime.so.1.31.1 from the onnxruntime wheel;
+    /// scripts/setup.sh installs it). Needed only with a model.
+    #[arg(long, env = "ORT_DYLIB_PATH")]
+    pub ort_library: Option<PathBuf>,
+
+    /// Threads ONNX Runtime uses for one inference.
+    #[arg(long, env = "SCAMWATCH_MODEL_THREADS", default_value_t = 2)]
+    pub model_threads: usize,
+
     /// Score at or above which a post goes to human review.
     #[arg(long, env = "SCAMWATCH_REVIEW_THRESHOLD", default_value_t = 0.5)]
     pub review_threshold: f64,

@@ -1,7 +1,13 @@
-//! Model: the classifier behind a trait, so the service runs with a transformer, or with none
-//! (`--model none`: rules only, said in `/readyz` and in every verdict).
+//! Model: the classifier behind a trait, so the service runs with the quantized transformer, or
+//! with none (`--model none`: rules only, said in `/readyz` and in every verdict). The ONNX
+//! backend tokenizes with the exported `tokenizer.json`, truncates head+tail, runs the int8
+//! model through ONNX Runtime (loaded dynamically from `ORT_DYLIB_PATH`) and calibrates the
+//! logit with the Platt parameters recorded at export.
 
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -23,13 +29,183 @@ pub trait Classifier: Send + Sync {
 /// The loaded classifier, if any.
 pub type SharedClassifier = Option<Arc<dyn Classifier>>;
 
-/// Load the classifier named by config: `"none"` means rules only.
-pub fn load(spec: &str) -> Result<SharedClassifier, ModelError> {
+/// Load the classifier named by config: `"none"` means rules only; otherwise a directory with
+/// `model.json`. `ort_library` is the ONNX Runtime shared library.
+pub fn load(
+    spec: &str,
+    ort_library: Option<&Path>,
+    threads: usize,
+) -> Result<SharedClassifier, ModelError> {
     if spec == "none" {
         return Ok(None);
     }
-    Err(ModelError::Load {
-        path: spec.to_string(),
-        message: "this build has no model backend; use --model none".into(),
-    })
+    let model = OnnxClassifier::load(Path::new(spec), ort_library, threads)?;
+    Ok(Some(Arc::new(model)))
+}
+
+/// `model.json`: what the export pipeline recorded about the model.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelCard {
+    pub version: String,
+    pub onnx: OnnxMeta,
+    pub tokenizer: TokenizerMeta,
+    pub calibration: Calibration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OnnxMeta {
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenizerMeta {
+    pub file: String,
+    pub prefix: String,
+    pub max_len: usize,
+    pub truncation: Truncation,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Truncation {
+    pub head_tokens: usize,
+    pub tail_tokens: usize,
+}
+
+/// Platt scaling: `p = sigmoid(a * logit + b)`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Calibration {
+    pub a: f64,
+    pub b: f64,
+}
+
+impl Calibration {
+    pub fn probability(&self, logit: f64) -> f64 {
+        1.0 / (1.0 + (-(self.a * logit + self.b)).exp())
+    }
+}
+
+/// The int8 ONNX classifier.
+pub struct OnnxClassifier {
+    card: ModelCard,
+    tokenizer: tokenizers::Tokenizer,
+    /// `Session::run` needs `&mut`; one session, its intra-op threads use the cores.
+    session: Mutex<ort::session::Session>,
+    _environment: ort::environment::Environment,
+}
+
+const BOS: i64 = 0;
+const EOS: i64 = 2;
+
+impl OnnxClassifier {
+    pub fn load(
+        dir: &Path,
+        ort_library: Option<&Path>,
+        threads: usize,
+    ) -> Result<Self, ModelError> {
+        let fail = |message: String| ModelError::Load {
+            path: dir.display().to_string(),
+            message,
+        };
+        let card_text = std::fs::read_to_string(dir.join("model.json"))
+            .map_err(|e| fail(format!("model.json: {e}")))?;
+        let card: ModelCard =
+            serde_json::from_str(&card_text).map_err(|e| fail(format!("model.json: {e}")))?;
+        let tokenizer = tokenizers::Tokenizer::from_file(dir.join(&card.tokenizer.file))
+            .map_err(|e| fail(format!("{}: {e}", card.tokenizer.file)))?;
+        let library: PathBuf = match ort_library {
+            Some(p) => p.to_path_buf(),
+            None => return Err(fail("no ONNX Runtime library: set --ort-library or ORT_DYLIB_PATH (scripts/setup.sh installs it)".into())),
+        };
+        if !library.is_file() {
+            return Err(fail(format!(
+                "ONNX Runtime library {} does not exist (run scripts/setup.sh)",
+                library.display()
+            )));
+        }
+        let environment = ort::init_from(&library)
+            .map_err(|e| fail(format!("loading {}: {e}", library.display())))?
+            .with_name("scamwatch")
+            .build()
+            .map_err(|e| fail(format!("ONNX Runtime environment: {e}")))?;
+        let options = |e: String| fail(format!("session options: {e}"));
+        let session = ort::session::Session::builder(&environment)
+            .map_err(|e| options(e.to_string()))?
+            .with_intra_threads(threads.max(1))
+            .map_err(|e| options(e.to_string()))?
+            .with_inter_threads(1)
+            .map_err(|e| options(e.to_string()))?
+            .commit_from_file(dir.join(&card.onnx.file))
+            .map_err(|e| fail(format!("{}: {e}", card.onnx.file)))?;
+        Ok(Self {
+            card,
+            tokenizer,
+            session: Mutex::new(session),
+            _environment: environment,
+        })
+    }
+
+    pub fn card(&self) -> &ModelCard {
+        &self.card
+    }
+
+    /// Token ids the model sees: `<s> prefix+text </s>`, head and tail kept when too long (the
+    /// contact details of an ad are often at the end).
+    pub fn token_ids(&self, text: &str) -> Result<Vec<i64>, ModelError> {
+        let t = &self.card.tokenizer;
+        let encoding = self
+            .tokenizer
+            .encode(format!("{}{}", t.prefix, text), true)
+            .map_err(|e| ModelError::Inference(format!("tokenizer: {e}")))?;
+        let ids: Vec<i64> = encoding.get_ids().iter().map(|&i| i64::from(i)).collect();
+        if ids.len() <= t.max_len {
+            return Ok(ids);
+        }
+        let content = &ids[1..ids.len() - 1];
+        let mut out = Vec::with_capacity(t.max_len);
+        out.push(BOS);
+        out.extend_from_slice(&content[..t.truncation.head_tokens]);
+        out.extend_from_slice(&content[content.len() - t.truncation.tail_tokens..]);
+        out.push(EOS);
+        Ok(out)
+    }
+
+    /// Raw head logit for one text (batch of one: int8 activation scales are computed per
+    /// call, so batching would make a text's score depend on its neighbours).
+    pub fn logit(&self, text: &str) -> Result<f64, ModelError> {
+        let ids = self.token_ids(text)?;
+        self.logit_of_ids(ids)
+    }
+
+    pub fn logit_of_ids(&self, ids: Vec<i64>) -> Result<f64, ModelError> {
+        let err = |e: ort::Error| ModelError::Inference(e.to_string());
+        let len = ids.len() as i64;
+        let mask = vec![1i64; ids.len()];
+        let input_ids = ort::value::Tensor::from_array((vec![1i64, len], ids)).map_err(err)?;
+        let attention = ort::value::Tensor::from_array((vec![1i64, len], mask)).map_err(err)?;
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| ModelError::Inference("session lock poisoned".into()))?;
+        let outputs = session
+            .run(ort::inputs!["input_ids" => input_ids, "attention_mask" => attention])
+            .map_err(err)?;
+        let (_, logits) = outputs["logit"].try_extract_tensor::<f32>().map_err(err)?;
+        logits
+            .first()
+            .map(|&l| f64::from(l))
+            .ok_or_else(|| ModelError::Inference("empty logit output".into()))
+    }
+}
+
+impl Classifier for OnnxClassifier {
+    fn version(&self) -> &str {
+        &self.card.version
+    }
+
+    fn score_batch(&self, texts: &[&str]) -> Result<Vec<f64>, ModelError> {
+        texts
+            .iter()
+            .map(|t| self.logit(t).map(|l| self.card.calibration.probability(l)))
+            .collect()
+    }
 }

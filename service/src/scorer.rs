@@ -50,7 +50,11 @@ pub struct Scorer {
 impl Scorer {
     pub fn from_config(config: &ScoringConfig) -> Result<Self, ScorerError> {
         let pack = RulePack::load(&config.rule_pack)?;
-        let model = crate::model::load(&config.model)?;
+        let model = crate::model::load(
+            &config.model,
+            config.ort_library.as_deref(),
+            config.model_threads,
+        )?;
         Ok(Self::new(pack, model, config))
     }
 

@@ -1,0 +1,106 @@
+//! The shipped classifier, loaded from Rust exactly as the service loads it, reproduces what the
+//! export pipeline recorded (`models/classifier/reference_scores.jsonl`): the same token ids and
+//! the same logits within 1e-3, and obvious compound ads outscore honest ads in every language.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use scamwatch::model::{Classifier, OnnxClassifier};
+
+fn classifier() -> OnnxClassifier {
+    let lib = std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .expect("ORT_DYLIB_PATH must name libonnxruntime.so (scripts/setup.sh installs it; scripts/test.sh exports it)");
+    OnnxClassifier::load(
+        &common::repo_root().join("models/classifier"),
+        Some(&lib),
+        2,
+    )
+    .expect("loading the shipped model")
+}
+
+fn references() -> Vec<serde_json::Value> {
+    std::fs::read_to_string(common::repo_root().join("models/classifier/reference_scores.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Largest tolerated |logit(Rust) - logit(pipeline)|: same ONNX Runtime version and inputs, so
+/// only float summation order can differ.
+const LOGIT_TOLERANCE: f64 = 1e-3;
+
+#[test]
+fn shipped_model_reproduces_the_pipeline_scores() {
+    let model = classifier();
+    let refs = references();
+    assert!(refs.len() >= 24, "reference set covers every language");
+    let mut worst: f64 = 0.0;
+    for r in &refs {
+        let text = r["text"].as_str().unwrap();
+        let want_ids: Vec<i64> = r["input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            model.token_ids(text).unwrap(),
+            want_ids,
+            "token ids differ for {}",
+            r["id"]
+        );
+        let got = model.logit(text).unwrap();
+        let want = r["logit"].as_f64().unwrap();
+        worst = worst.max((got - want).abs());
+        assert!(
+            (got - want).abs() <= LOGIT_TOLERANCE,
+            "{}: logit {got} vs recorded {want}",
+            r["id"]
+        );
+        let p = model.score_batch(&[text]).unwrap()[0];
+        assert!((0.0..=1.0).contains(&p));
+    }
+    println!(
+        "{} reference texts, worst logit difference {worst:.2e}",
+        refs.len()
+    );
+}
+
+#[test]
+fn compound_ads_outscore_honest_posts_in_every_language() {
+    let model = classifier();
+    let mut by_lang: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for r in references() {
+        let kind = r["kind"].as_str().unwrap_or_default();
+        let entry = by_lang
+            .entry(r["lang"].as_str().unwrap().to_string())
+            .or_default();
+        let p = model.score_batch(&[r["text"].as_str().unwrap()]).unwrap()[0];
+        match kind {
+            "compound_ad" => entry.0.push(p),
+            "honest_ad" => entry.1.push(p),
+            _ => {}
+        }
+    }
+    let mut checked = 0;
+    for (lang, (ads, honest)) in &by_lang {
+        if ads.is_empty() || honest.is_empty() {
+            continue;
+        }
+        let min_ad = ads.iter().cloned().fold(f64::INFINITY, f64::min);
+        let max_honest = honest.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        assert!(
+            min_ad > max_honest,
+            "{lang}: compound ad {min_ad:.3} does not outscore honest {max_honest:.3}"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 12,
+        "ads and honest posts in at least 12 languages, got {checked}"
+    );
+}
