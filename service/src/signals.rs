@@ -212,7 +212,7 @@ fn find_contacts(text: &str) -> Vec<Contact> {
     contacts
 }
 
-/// Currency words and symbols (normalised), their ISO code and a multiplier.
+/// Currency words and symbols as written, and their ISO code.
 const CURRENCY_TOKENS: &[(&str, &str)] = &[
     ("usdt", "USD"),
     ("usd", "USD"),
@@ -266,18 +266,52 @@ const CURRENCY_TOKENS: &[(&str, &str)] = &[
     ("jpy", "JPY"),
     ("yen", "JPY"),
     ("¥", "JPY"),
+    ("엔", "JPY"),
+    ("ドル", "USD"),
+    ("달러", "USD"),
+    ("美刀", "USD"),
+    ("dolar", "USD"),
+    ("u", "USD"),
+    ("aed", "AED"),
+    ("dirham", "AED"),
+    ("sgd", "SGD"),
+    ("s$", "SGD"),
+    ("hkd", "HKD"),
+    ("hk$", "HKD"),
+    ("eur", "EUR"),
+    ("€", "EUR"),
+    ("gbp", "GBP"),
+    ("£", "GBP"),
+    ("ໂດລາ", "USD"),
+    ("ဒေါ်လာ", "USD"),
+    ("ដុល្លារ", "USD"),
+    ("ບາດ", "THB"),
+    ("ဘတ်", "THB"),
+    ("ယွမ်", "CNY"),
 ];
 
+/// Currency tokens as they appear in normalised text ("₱" folds to "p", "vnđ" to "vnd"),
+/// longest first so the regex prefers "usdt" over "usd" over "u".
+static NORMALIZED_CURRENCY_TOKENS: LazyLock<Vec<(String, &'static str)>> = LazyLock::new(|| {
+    let mut tokens: Vec<(String, &'static str)> = Vec::new();
+    for (raw, code) in CURRENCY_TOKENS {
+        let norm = normalize_term(raw);
+        if !norm.trim().is_empty() && !tokens.iter().any(|(t, _)| *t == norm) {
+            tokens.push((norm, code));
+        }
+    }
+    tokens.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+    tokens
+});
+
 static SALARY_RE: LazyLock<Regex> = LazyLock::new(|| {
-    let mut tokens: Vec<&str> = CURRENCY_TOKENS.iter().map(|(t, _)| *t).collect();
-    tokens.sort_by_key(|t| std::cmp::Reverse(t.len()));
-    let cur = tokens
+    let cur = NORMALIZED_CURRENCY_TOKENS
         .iter()
-        .map(|t| regex::escape(t))
+        .map(|(t, _)| regex::escape(t))
         .collect::<Vec<_>>()
         .join("|");
     let num = r"\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?";
-    let mult = r"k|juta|jt|triệu|trieu|tr|万|萬|千|만|천|lakh|ribu|rb|ngàn|nghìn|ngan";
+    let mult = r"k|juta|jt|trieu|tr|万|萬|千|만|천|lakh|ribu|rb|nghin|ngan";
     let amount = format!(r"(?:{num})\s?(?:{mult})?(?:\s?\d{{1,3}})?");
     Regex::new(&format!(
         r"(?x)(?P<pre>{cur})?\s?(?P<a>{amount})(?:\s?(?:-|~|–|to|至|到|đến|hingga|sampai|ถึง)\s?(?P<pre2>{cur})?\s?(?P<b>{amount}))?\s?(?P<post>{cur})?"
@@ -285,11 +319,102 @@ static SALARY_RE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("salary pattern compiles")
 });
 
+/// Period words after an amount, per period, written naturally and normalised at start-up
+/// (so Vietnamese "tháng" matches its folded form "thang").
+const PERIOD_TERMS: &[(&str, &[&str])] = &[
+    (
+        "month",
+        &[
+            "/month",
+            "/mo",
+            "/m",
+            "/月",
+            "/tháng",
+            "/bulan",
+            "/เดือน",
+            "/ខែ",
+            "/ເດືອນ",
+            "/달",
+            "/월",
+            "per month",
+            "a month",
+            "monthly",
+            "每月",
+            "一个月",
+            "/个月",
+            "một tháng",
+            "mỗi tháng",
+            "sebulan",
+            "per bulan",
+            "ต่อเดือน",
+            "ក្នុងមួយខែ",
+            "ต่อ เดือน",
+            "ເດືອນ",
+            "tháng",
+            "月",
+            "bulan",
+            "เดือน",
+            "월",
+            "ヶ月",
+            "か月",
+            "kada buwan",
+            "isang buwan",
+            "/buwan",
+            "sebulan",
+            "ខែ",
+            "လစာ",
+            "တစ်လ",
+            "/လ",
+        ],
+    ),
+    (
+        "day",
+        &[
+            "/day",
+            "/天",
+            "/日",
+            "/ngày",
+            "/hari",
+            "/วัน",
+            "per day",
+            "a day",
+            "daily",
+            "每天",
+            "mỗi ngày",
+            "sehari",
+            "ต่อวัน",
+            "日",
+            "天",
+            "ngày",
+        ],
+    ),
+    (
+        "hour",
+        &[
+            "/h", "/hr", "/hour", "/小时", "/giờ", "/jam", "per hour", "an hour", "时薪",
+        ],
+    ),
+    (
+        "year",
+        &[
+            "/year", "/yr", "/年", "/năm", "/tahun", "/ปี", "per year", "a year", "annually", "年薪",
+        ],
+    ),
+];
+
 static PERIOD_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\s?(?:(?P<month>/\s?(?:month|mo|m|月|tháng|bulan|เดือน|ខែ|ເດືອນ|달|월)|per month|a month|monthly|每月|一个月|/个月|một tháng|mỗi tháng|sebulan|per bulan|ต่อเดือน|ក្នុងមួយខែ|ต่อ เดือน|ເດືອນ|tháng|月|bulan|เดือน|월|ヶ月|か月)|(?P<day>/\s?(?:day|天|日|ngày|hari|วัน)|per day|a day|daily|每天|mỗi ngày|sehari|ต่อวัน|日|天)|(?P<hour>/\s?(?:h|hr|hour|小时|giờ|jam)|per hour|an hour|时薪)|(?P<year>/\s?(?:year|yr|年|năm|tahun|ปี)|per year|a year|annually|年薪))",
-    )
-    .expect("period pattern compiles")
+    let groups: Vec<String> = PERIOD_TERMS
+        .iter()
+        .map(|(name, terms)| {
+            let mut norm: Vec<String> = terms
+                .iter()
+                .map(|t| regex::escape(&normalize_term(t)))
+                .collect();
+            norm.sort_by_key(|t| std::cmp::Reverse(t.len()));
+            format!("(?P<{name}>{})", norm.join("|"))
+        })
+        .collect();
+    Regex::new(&format!(r"^\s?/?\s?(?:{})", groups.join("|"))).expect("period pattern compiles")
 });
 
 /// Parse "1,500", "1.500", "1,5", "15k", "1万5", "3 juta" into a number.
@@ -309,7 +434,7 @@ fn parse_amount(raw: &str) -> Option<f64> {
         ("lakh", 1e5),
         ("ribu", 1e3),
         ("rb", 1e3),
-        ("ngàn", 1e3),
+        ("nghin", 1e3),
         ("nghìn", 1e3),
         ("ngan", 1e3),
         ("k", 1e3),
@@ -354,10 +479,21 @@ fn parse_number(s: &str) -> Option<f64> {
 }
 
 fn currency_code(token: &str) -> Option<&'static str> {
-    CURRENCY_TOKENS
+    NORMALIZED_CURRENCY_TOKENS
         .iter()
-        .find(|(t, _)| *t == token)
+        .find(|(t, _)| t == token)
         .map(|(_, c)| *c)
+}
+
+/// A Latin-letter token must stand alone: the "d" of "AED" is not dong, the "k" of
+/// "kada" is not a thousand.
+fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let latin = |c: char| c.is_ascii_alphabetic();
+    let first_latin = text[start..end].chars().next().is_some_and(latin);
+    let last_latin = text[start..end].chars().next_back().is_some_and(latin);
+    let glued_before = first_latin && text[..start].chars().next_back().is_some_and(latin);
+    let glued_after = last_latin && text[end..].chars().next().is_some_and(latin);
+    !(glued_before || glued_after)
 }
 
 fn find_salaries(norm: &NormalizedText<'_>, rates: &CurrencyRates) -> Vec<Salary> {
@@ -365,24 +501,45 @@ fn find_salaries(norm: &NormalizedText<'_>, rates: &CurrencyRates) -> Vec<Salary
     let mut out = Vec::new();
     for caps in SALARY_RE.captures_iter(text) {
         let whole = caps.get(0).expect("group 0");
-        let token = caps
-            .name("pre")
-            .or(caps.name("post"))
-            .or(caps.name("pre2"))
+        let alone = |m: &regex::Match<'_>| stands_alone(text, m.start(), m.end());
+        let token = ["pre", "post", "pre2"]
+            .iter()
+            .filter_map(|g| caps.name(g))
+            .find(alone)
             .map(|m| m.as_str());
         let Some(code) = token.and_then(currency_code) else {
             continue;
         };
-        // A lone "d"/"rm"/"rp" after a small number is too ambiguous without a multiplier.
         let a = caps.name("a").expect("amount");
-        let Some(amount) = parse_amount(a.as_str()) else {
+        // "2,500 k" of "2,500 kada": the glued letters are the next word, not a multiplier.
+        let a_text = if alone(&a) {
+            a.as_str()
+        } else {
+            a.as_str()
+                .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+                .trim_end()
+        };
+        let a_end = a.start() + a_text.len();
+        let Some(amount) = parse_amount(a_text) else {
             continue;
         };
         let amount_max = caps.name("b").and_then(|b| parse_amount(b.as_str()));
         if amount <= 0.0 || (code == "VND" && amount < 1000.0) {
             continue;
         }
-        let after = &text[whole.end()..];
+        // The match ends at the last part that counts: a "p" glued to "per" is not a peso.
+        let end = ["b", "pre2", "post"]
+            .iter()
+            .filter_map(|g| caps.name(g))
+            .filter(|m| alone(m))
+            .map(|m| m.end())
+            .fold(a_end, usize::max);
+        let start = ["pre", "a"]
+            .iter()
+            .filter_map(|g| caps.name(g))
+            .find(|m| alone(m))
+            .map_or(whole.start(), |m| m.start());
+        let after = &text[end..];
         let period = PERIOD_RE
             .captures(after)
             .map_or(SalaryPeriod::Unspecified, |p| {
@@ -408,7 +565,7 @@ fn find_salaries(norm: &NormalizedText<'_>, rates: &CurrencyRates) -> Vec<Salary
             (v * 100.0).round() / 100.0
         });
         // Trim surrounding spaces the pattern may have taken.
-        let (mut s, mut e) = (whole.start(), whole.end());
+        let (mut s, mut e) = (start, end);
         while s < e && text.as_bytes()[s] == b' ' {
             s += 1;
         }
@@ -554,6 +711,27 @@ mod tests {
             (15_000_000.0, "IDR", SalaryPeriod::Month)
         );
         assert!(salaries("call me at 5 pm").is_empty());
+    }
+
+    #[test]
+    fn currency_tokens_must_stand_alone_and_match_normalised_text() {
+        let s = salaries("AED 4,500 per month");
+        assert_eq!(s[0].currency, "AED", "the d of AED is not dong");
+        let s = salaries("$2,500 kada buwan");
+        assert_eq!(
+            (s[0].amount, s[0].period),
+            (2500.0, SalaryPeriod::Month),
+            "the k of kada is not a thousand"
+        );
+        let s = salaries("lương 1.500 đô một tháng");
+        assert_eq!((s[0].amount, s[0].currency.as_str()), (1500.0, "USD"));
+        let s = salaries("500.000đ/ngày");
+        assert_eq!(
+            (s[0].amount, s[0].currency.as_str(), s[0].period),
+            (500_000.0, "VND", SalaryPeriod::Day)
+        );
+        let s = salaries("sahod ₱80k");
+        assert_eq!((s[0].amount, s[0].currency.as_str()), (80_000.0, "PHP"));
     }
 
     #[test]
