@@ -50,6 +50,11 @@ pub struct ScoringConfig {
     #[arg(long, env = "SCAMWATCH_MODEL", default_value = "none")]
     pub model: String,
 
+    /// Seconds between checks of the rule pack file for changes (a changed, valid pack is
+    /// swapped in; an invalid one is rejected and the current pack keeps serving). 0 = never.
+    #[arg(long, env = "SCAMWATCH_RULE_RELOAD_SECS", default_value_t = 5)]
+    pub rule_reload_secs: u64,
+
     /// ONNX Runtime shared library (libonnxruntime.so.1.31.1 from the onnxruntime wheel;
     /// scripts/setup.sh installs it). Needed only with a model.
     #[arg(long, env = "ORT_DYLIB_PATH")]

@@ -163,6 +163,10 @@ fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
         let shutdown = CancellationToken::new();
         tokio::spawn(wait_for_signal(shutdown.clone()));
+        if config.scoring.rule_reload_secs > 0 {
+            let every = std::time::Duration::from_secs(config.scoring.rule_reload_secs);
+            tokio::spawn(scorer.clone().watch_rule_pack(config.scoring.rule_pack.clone(), every));
+        }
 
         let state = ApiState {
             scorer: scorer.clone(),

@@ -26,6 +26,7 @@ pub struct Metrics {
     pub offsets_committed: IntCounter,
     pub reposts: IntCounter,
     pub rule_pack: IntGaugeVec,
+    pub rule_pack_reloads: IntCounterVec,
     pub model_info: IntGaugeVec,
     pub http_requests: IntCounterVec,
 }
@@ -90,6 +91,11 @@ impl Metrics {
                 &["version"],
             )
             .expect("metric"),
+            rule_pack_reloads: counter_vec(
+                "rule_pack_reloads_total",
+                "Rule pack reload attempts, by result",
+                &["result"],
+            ),
             model_info: IntGaugeVec::new(
                 Opts::new(
                     "model_info",
@@ -282,11 +288,34 @@ impl InternalEvent for RulePackLoaded<'_> {
             let _ = METRICS.rule_pack.remove_label_values(&[previous]);
         }
         METRICS.rule_pack.with_label_values(&[self.version]).set(1);
+        if self.previous.is_some() {
+            METRICS.rule_pack_reloads.with_label_values(&["ok"]).inc();
+        }
         tracing::info!(
             version = self.version,
             previous = self.previous,
             rules = self.rules,
             "rule pack loaded"
+        );
+    }
+}
+
+/// A changed rule pack failed validation; the current pack keeps serving.
+pub struct RulePackRejected<'a> {
+    pub error: &'a str,
+    pub serving: &'a str,
+}
+
+impl InternalEvent for RulePackRejected<'_> {
+    fn emit(self) {
+        METRICS
+            .rule_pack_reloads
+            .with_label_values(&["rejected"])
+            .inc();
+        tracing::error!(
+            error = self.error,
+            serving = self.serving,
+            "rule pack rejected; the current pack keeps serving"
         );
     }
 }

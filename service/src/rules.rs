@@ -9,6 +9,7 @@ use std::path::Path;
 use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 use serde::Deserialize;
+use sha2::Digest;
 
 use crate::message::{ContactKind, Evidence, RuleHit, Signals};
 use crate::normalize::{NormalizedText, normalize_term};
@@ -140,6 +141,8 @@ struct Rule {
 #[derive(Debug)]
 pub struct RulePack {
     pub meta: PackMeta,
+    /// SHA-256 of the text the pack was parsed from (reload compares against it).
+    pub source_digest: [u8; 32],
     pub fusion: FusionParams,
     pub rates: CurrencyRates,
     pub gazetteer: Gazetteer,
@@ -177,7 +180,9 @@ impl RulePack {
 
     pub fn parse(text: &str) -> Result<Self, RulePackError> {
         let file: PackFile = toml::from_str(text)?;
-        Self::compile(file)
+        let mut pack = Self::compile(file)?;
+        pack.source_digest = sha2::Sha256::digest(text.as_bytes()).into();
+        Ok(pack)
     }
 
     pub fn version(&self) -> &str {
@@ -307,6 +312,7 @@ impl RulePack {
             .map_err(|e| RulePackError::Pack(format!("regex set: {e}")))?;
         Ok(Self {
             meta: file.pack,
+            source_digest: [0; 32],
             fusion: file.fusion,
             rates: file.currency_rates,
             gazetteer: Gazetteer::new(file.places)?,

@@ -16,7 +16,7 @@ use crate::fuse::{self, Thresholds};
 use crate::message::{
     Explanation, Post, RepostNote, TextBasis, Timing, VERDICT_SCHEMA, Verdict, Versions,
 };
-use crate::metrics::{InternalEvent, PostScored, RulePackLoaded, StageTimed};
+use crate::metrics::{InternalEvent, PostScored, RulePackLoaded, RulePackRejected, StageTimed};
 use crate::model::{Classifier, ModelError, SharedClassifier};
 use crate::normalize::NormalizedText;
 use crate::rules::{RulePack, RulePackError};
@@ -102,7 +102,13 @@ impl Scorer {
 
     /// Load a new pack and swap it in; on error the current pack keeps serving.
     pub fn reload_rules(&self, path: &Path) -> Result<String, RulePackError> {
-        let new = RulePack::load(path)?;
+        let new = RulePack::load(path).inspect_err(|e| {
+            RulePackRejected {
+                error: &e.to_string(),
+                serving: self.pack.load().version(),
+            }
+            .emit();
+        })?;
         let version = new.version().to_string();
         let old = self.pack.swap(Arc::new(new));
         RulePackLoaded {
@@ -112,6 +118,33 @@ impl Scorer {
         }
         .emit();
         Ok(version)
+    }
+
+    /// Poll the rule pack file and reload it when its content differs from the pack serving.
+    /// Polling the content, not watching inodes, also follows Kubernetes ConfigMap updates (a
+    /// symlink swap). A rejected file is not retried until it changes again.
+    pub async fn watch_rule_pack(self: Arc<Self>, path: std::path::PathBuf, every: Duration) {
+        let mut rejected: Option<[u8; 32]> = None;
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Ok(bytes) = tokio::fs::read(&path).await else {
+                continue;
+            };
+            let digest: [u8; 32] = Sha256::digest(&bytes).into();
+            if digest == self.pack().source_digest || Some(digest) == rejected {
+                continue;
+            }
+            let scorer = self.clone();
+            let file = path.clone();
+            // Failures are reported (log + metric) by reload_rules itself.
+            if let Ok(Err(_)) =
+                tokio::task::spawn_blocking(move || scorer.reload_rules(&file)).await
+            {
+                rejected = Some(digest);
+            }
+        }
     }
 
     /// Score one decoded post.
