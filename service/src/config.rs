@@ -60,6 +60,11 @@ pub struct ScoringConfig {
     #[arg(long, env = "ORT_DYLIB_PATH")]
     pub ort_library: Option<PathBuf>,
 
+    /// For flagged posts, how many sentences to occlude (one extra inference each) to show
+    /// which parts of the text drove the model's score. 0 = off.
+    #[arg(long, env = "SCAMWATCH_MODEL_EXPLAIN_SPANS", default_value_t = 4)]
+    pub model_explain_spans: usize,
+
     /// Threads ONNX Runtime uses for one inference.
     #[arg(long, env = "SCAMWATCH_MODEL_THREADS", default_value_t = 2)]
     pub model_threads: usize,

@@ -58,6 +58,9 @@ pub struct Scored {
     pub source: String,
     pub kind: Option<String>,
     pub rules: Vec<String>,
+    /// Sum of the fired rules' weights, and the model's probability: the fusion inputs.
+    pub rule_weight_sum: f64,
+    pub model_score: Option<f64>,
 }
 
 impl Scored {
@@ -78,6 +81,8 @@ impl Scored {
                 .iter()
                 .map(|h| h.rule_id.clone())
                 .collect(),
+            rule_weight_sum: verdict.explanation.rule_hits.iter().map(|h| h.weight).sum(),
+            model_score: verdict.explanation.model_score,
         }
     }
 }
@@ -350,6 +355,8 @@ mod tests {
             source: "t".into(),
             kind: None,
             rules: rules.iter().map(|r| r.to_string()).collect(),
+            rule_weight_sum: 0.0,
+            model_score: None,
         }
     }
 
@@ -381,5 +388,129 @@ mod tests {
         let (ece, bins) = calibration(&refs);
         assert!((ece - 0.05).abs() < 1e-9, "{ece}");
         assert_eq!(bins.len(), 1);
+    }
+}
+
+/// Fitted model-side fusion: `z = intercept + rules_scale * rules + model_weight * logit(model)`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FusionFit {
+    pub intercept: f64,
+    pub rules_scale: f64,
+    pub model_weight: f64,
+    pub examples: usize,
+}
+
+/// Weighted logistic regression of the label on (rule weight sum, model logit), by Newton's
+/// method with a small ridge. Each (source, label) group gets equal total weight, so a large
+/// negative-only set cannot drown the rest. Examples without a model score are skipped.
+pub fn fit_fusion(items: &[Scored]) -> Option<FusionFit> {
+    let usable: Vec<&Scored> = items.iter().filter(|s| s.model_score.is_some()).collect();
+    let mut group_sizes: BTreeMap<(String, bool), usize> = BTreeMap::new();
+    for s in &usable {
+        *group_sizes.entry((s.source.clone(), s.label)).or_default() += 1;
+    }
+    if usable.is_empty() || !usable.iter().any(|s| s.label) || usable.iter().all(|s| s.label) {
+        return None;
+    }
+    let rows: Vec<([f64; 3], f64, f64)> = usable
+        .iter()
+        .map(|s| {
+            let x = [
+                1.0,
+                s.rule_weight_sum,
+                crate::fuse::logit(s.model_score.expect("filtered")),
+            ];
+            let w = 1.0 / group_sizes[&(s.source.clone(), s.label)] as f64;
+            (x, if s.label { 1.0 } else { 0.0 }, w)
+        })
+        .collect();
+    let mut beta = [0.0f64; 3];
+    for _ in 0..50 {
+        let mut grad = [0.0f64; 3];
+        let mut hess = [[0.0f64; 3]; 3];
+        for (x, y, w) in &rows {
+            let z: f64 = (0..3).map(|i| beta[i] * x[i]).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            for i in 0..3 {
+                grad[i] += w * (p - y) * x[i];
+                for j in 0..3 {
+                    hess[i][j] += w * p * (1.0 - p) * x[i] * x[j];
+                }
+            }
+        }
+        for i in 0..3 {
+            let ridge = 1e-3;
+            grad[i] += ridge * beta[i];
+            hess[i][i] += ridge;
+        }
+        let step = solve3(hess, grad)?;
+        for i in 0..3 {
+            beta[i] -= step[i];
+        }
+        if step.iter().map(|v| v.abs()).fold(0.0, f64::max) < 1e-9 {
+            break;
+        }
+    }
+    Some(FusionFit {
+        intercept: beta[0],
+        rules_scale: beta[1],
+        model_weight: beta[2],
+        examples: rows.len(),
+    })
+}
+
+/// Solve a 3x3 linear system by Gaussian elimination with partial pivoting.
+fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
+    for col in 0..3 {
+        let pivot = (col..3).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..3 {
+            let f = a[row][col] / a[col][col];
+            let pivot_row = a[col];
+            for (cell, above) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                *cell -= f * above;
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = [0.0; 3];
+    for row in (0..3).rev() {
+        x[row] = (b[row] - (row + 1..3).map(|k| a[row][k] * x[k]).sum::<f64>()) / a[row][row];
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod fusion_tests {
+    use super::*;
+
+    #[test]
+    fn fit_recovers_a_known_fusion() {
+        // Labels drawn deterministically from a known logistic model.
+        let (c, r, m) = (-1.0, 0.8, 1.5);
+        let mut items = Vec::new();
+        for i in 0..4000 {
+            let rules = ((i * 37) % 11) as f64 * 0.5 - 2.0;
+            let ml = ((i * 53) % 13) as f64 * 0.5 - 3.0;
+            let p = 1.0 / (1.0 + (-(c + r * rules + m * ml)).exp());
+            let u = ((i * 7919) % 1000) as f64 / 1000.0;
+            items.push(Scored {
+                label: u < p,
+                score: 0.0,
+                lang: "en".into(),
+                source: "s".into(),
+                kind: None,
+                rules: vec![],
+                rule_weight_sum: rules,
+                model_score: Some(1.0 / (1.0 + (-ml).exp())),
+            });
+        }
+        let fit = fit_fusion(&items).unwrap();
+        assert!((fit.rules_scale - r).abs() < 0.25, "{fit:?}");
+        assert!((fit.model_weight - m).abs() < 0.25, "{fit:?}");
     }
 }

@@ -28,7 +28,7 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
-fn logit(p: f64) -> f64 {
+pub fn logit(p: f64) -> f64 {
     let p = p.clamp(1e-6, 1.0 - 1e-6);
     (p / (1.0 - p)).ln()
 }
@@ -102,6 +102,7 @@ mod tests {
             bias: -3.0,
             model_weight: 1.0,
             model_bias: 0.0,
+            rules_scale_with_model: 1.0,
         };
         assert!(fused_score(&p, 0.0, None) < 0.05);
         assert!(fused_score(&p, 6.0, None) > 0.95);

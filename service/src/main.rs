@@ -86,6 +86,11 @@ struct EvalArgs {
     #[serde(skip)]
     #[arg(long)]
     json: bool,
+    /// Also fit the model-side fusion parameters on these examples (needs --model) and print
+    /// them as the rule pack's [fusion] keys. Fit on data the evaluation will not use.
+    #[serde(skip)]
+    #[arg(long)]
+    fit_fusion: bool,
 }
 
 #[derive(Args, Debug, serde::Serialize, serde::Deserialize)]
@@ -284,6 +289,18 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.render());
+    }
+    if args.fit_fusion {
+        let fit = scamwatch::eval::fit_fusion(&scored)
+            .context("--fit-fusion needs a model and both labels")?;
+        println!(
+            "\nfitted fusion on {} examples (source x label balanced):\n[fusion]\nbias = {}\nmodel_bias = {:.4}\nrules_scale_with_model = {:.4}\nmodel_weight = {:.4}",
+            fit.examples,
+            pack.fusion.bias,
+            fit.intercept - pack.fusion.bias,
+            fit.rules_scale,
+            fit.model_weight
+        );
     }
     Ok(())
 }

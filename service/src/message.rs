@@ -99,6 +99,21 @@ pub struct Explanation {
     /// Set when the same ad text was scored before: the verdict was reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repost_of: Option<RepostNote>,
+    /// For flagged posts scored by the model: the sentences whose removal lowers the model's
+    /// probability most (occlusion), strongest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_evidence: Vec<ModelEvidence>,
+}
+
+/// A span of the text and how much the model's probability drops without it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEvidence {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// Model probability with the span minus without it (positive: the span raised it).
+    pub delta: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

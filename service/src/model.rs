@@ -90,7 +90,33 @@ pub struct OnnxClassifier {
     tokenizer: tokenizers::Tokenizer,
     /// `Session::run` needs `&mut`; one session, its intra-op threads use the cores.
     session: Mutex<ort::session::Session>,
-    _environment: ort::environment::Environment,
+}
+
+/// ONNX Runtime allows one environment per process: created on first use, shared after.
+static ENVIRONMENT: std::sync::OnceLock<(PathBuf, ort::environment::Environment)> =
+    std::sync::OnceLock::new();
+
+fn environment(library: &Path) -> Result<&'static ort::environment::Environment, String> {
+    static INIT: Mutex<()> = Mutex::new(());
+    let _serialised = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((loaded, env)) = ENVIRONMENT.get() {
+        return if loaded == library {
+            Ok(env)
+        } else {
+            Err(format!(
+                "ONNX Runtime is already loaded from {}; cannot also load {}",
+                loaded.display(),
+                library.display()
+            ))
+        };
+    }
+    let env = ort::init_from(library)
+        .map_err(|e| format!("loading {}: {e}", library.display()))?
+        .with_name("scamwatch")
+        .build()
+        .map_err(|e| format!("ONNX Runtime environment: {e}"))?;
+    let (_, env) = ENVIRONMENT.get_or_init(|| (library.to_path_buf(), env));
+    Ok(env)
 }
 
 const BOS: i64 = 0;
@@ -122,13 +148,9 @@ impl OnnxClassifier {
                 library.display()
             )));
         }
-        let environment = ort::init_from(&library)
-            .map_err(|e| fail(format!("loading {}: {e}", library.display())))?
-            .with_name("scamwatch")
-            .build()
-            .map_err(|e| fail(format!("ONNX Runtime environment: {e}")))?;
+        let environment = environment(&library).map_err(fail)?;
         let options = |e: String| fail(format!("session options: {e}"));
-        let session = ort::session::Session::builder(&environment)
+        let session = ort::session::Session::builder(environment)
             .map_err(|e| options(e.to_string()))?
             .with_intra_threads(threads.max(1))
             .map_err(|e| options(e.to_string()))?
@@ -140,7 +162,6 @@ impl OnnxClassifier {
             card,
             tokenizer,
             session: Mutex::new(session),
-            _environment: environment,
         })
     }
 

@@ -51,8 +51,9 @@ fn process(scorer: &Scorer, config: &KafkaConfig, msg: &OwnedMessage) -> OutputR
     }
 }
 
-/// Most messages scored by one blocking task.
+/// Most messages scored by one blocking task: rules only, and with a model.
 const SCORE_CHUNK: usize = 128;
+const MODEL_SCORE_CHUNK: usize = 2;
 
 /// Chunks scored concurrently: one per core.
 fn scoring_workers() -> usize {
@@ -80,6 +81,12 @@ pub async fn run(
     let config = Arc::new(config);
     // Outputs awaiting acknowledgement; may overshoot by one chunk.
     let cap = config.max_in_flight;
+    // A model takes milliseconds per post: small chunks keep latency down.
+    let chunk_size = if scorer.model_version().is_some() {
+        MODEL_SCORE_CHUNK
+    } else {
+        SCORE_CHUNK
+    };
     let scored = consumer
         .stream()
         .filter_map(|item| {
@@ -102,7 +109,7 @@ pub async fn run(
         })
         // Score in chunks of whatever is ready, one blocking task per chunk and one chunk per
         // core in flight: far fewer thread hand-offs than a task per message.
-        .ready_chunks(SCORE_CHUNK)
+        .ready_chunks(chunk_size)
         .map(|chunk| {
             let scorer = scorer.clone();
             let config = config.clone();

@@ -60,8 +60,10 @@ pub struct PackMeta {
     pub description: String,
 }
 
-/// How rule weights and the model score combine into one probability:
-/// `score = sigmoid(bias + sum(weights of fired rules) + model_weight * logit(model) + model_bias)`.
+/// How rule weights and the model score combine into one probability. Rules only:
+/// `sigmoid(bias + sum(weights))`. With a model:
+/// `sigmoid(bias + model_bias + rules_scale_with_model * sum(weights) + model_weight * logit(model))`.
+/// `scamwatch eval --fit-fusion` fits the three model-side parameters.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusionParams {
@@ -70,6 +72,8 @@ pub struct FusionParams {
     pub model_weight: f64,
     #[serde(default)]
     pub model_bias: f64,
+    #[serde(default = "one")]
+    pub rules_scale_with_model: f64,
 }
 
 fn one() -> f64 {

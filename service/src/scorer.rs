@@ -14,7 +14,8 @@ use crate::config::ScoringConfig;
 use crate::decode::{DecodeLimits, PostDecoder};
 use crate::fuse::{self, Thresholds};
 use crate::message::{
-    Explanation, Post, RepostNote, TextBasis, Timing, VERDICT_SCHEMA, Verdict, Versions,
+    Explanation, ModelEvidence, Post, RepostNote, TextBasis, Timing, VERDICT_SCHEMA, Verdict,
+    Versions,
 };
 use crate::metrics::{InternalEvent, PostScored, RulePackLoaded, RulePackRejected, StageTimed};
 use crate::model::{Classifier, ModelError, SharedClassifier};
@@ -45,6 +46,8 @@ pub struct Scorer {
     thresholds: Thresholds,
     decoder: PostDecoder,
     reposts: Cache<[u8; 32], CachedVerdict>,
+    /// Most sentences occluded to explain a flagged post's model score.
+    explain_spans: usize,
 }
 
 impl Scorer {
@@ -85,6 +88,7 @@ impl Scorer {
                 .max_capacity(config.repost_cache_capacity)
                 .time_to_live(Duration::from_secs(config.repost_cache_ttl_secs.max(1)))
                 .build(),
+            explain_spans: config.model_explain_spans,
         }
     }
 
@@ -203,7 +207,7 @@ impl Scorer {
 
         let score = fuse::fused_score(&pack.fusion, outcome.weight_sum, model_score);
         let action = self.thresholds.action(score);
-        let verdict = Verdict {
+        let mut verdict = Verdict {
             schema: VERDICT_SCHEMA.to_string(),
             post_id: post.id.clone(),
             score,
@@ -221,6 +225,7 @@ impl Scorer {
                 model_used: model_score.is_some(),
                 language: signals::detect_language(&text),
                 repost_of: None,
+                model_evidence: Vec::new(),
             },
             versions: Versions {
                 service: SERVICE_VERSION.to_string(),
@@ -234,6 +239,18 @@ impl Scorer {
             },
             scored_at: now_rfc3339(),
         };
+        if verdict.action != crate::message::Action::Allow
+            && let (Some(model), Some(p)) = (&self.model, model_score)
+        {
+            let explain_started = Instant::now();
+            verdict.explanation.model_evidence =
+                occlusion(model.as_ref(), &text, p, self.explain_spans);
+            StageTimed {
+                stage: "model_explain",
+                elapsed: explain_started.elapsed(),
+            }
+            .emit();
+        }
         StageTimed {
             stage: "score_total",
             elapsed: started.elapsed(),
@@ -265,6 +282,61 @@ impl Scorer {
         }
         .emit();
     }
+}
+
+/// Sentence-level occlusion: score the text without each of its longest sentences (at most
+/// `max_spans` extra inferences) and keep those whose removal lowers the probability.
+fn occlusion(
+    model: &dyn Classifier,
+    text: &str,
+    full: f64,
+    max_spans: usize,
+) -> Vec<ModelEvidence> {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '.' | '!' | '?' | '\n' | '。' | '！' | '？' | '।') {
+            let end = i + c.len_utf8();
+            if text[start..end].trim().chars().count() >= 8 {
+                spans.push((start, end));
+            }
+            start = end;
+        }
+    }
+    if text[start..].trim().chars().count() >= 8 {
+        spans.push((start, text.len()));
+    }
+    if spans.len() < 2 {
+        return Vec::new();
+    }
+    spans.sort_by_key(|(s, e)| std::cmp::Reverse(e - s));
+    spans.truncate(max_spans);
+    let mut evidence: Vec<ModelEvidence> = spans
+        .into_iter()
+        .filter_map(|(s, e)| {
+            let without = format!("{}{}", &text[..s], &text[e..]);
+            let p = model
+                .score_batch(&[without.as_str()])
+                .ok()?
+                .first()
+                .copied()?;
+            let delta = ((full - p) * 1e6).round() / 1e6;
+            // Trim whitespace so the span highlights the sentence itself.
+            let (ts, te) = (
+                s + (text[s..e].len() - text[s..e].trim_start().len()),
+                s + text[s..e].trim_end().len(),
+            );
+            let ev = crate::normalize::evidence_from_bytes(text, ts, te);
+            (delta > 0.0).then_some(ModelEvidence {
+                start: ev.start,
+                end: ev.end,
+                text: ev.text,
+                delta,
+            })
+        })
+        .collect();
+    evidence.sort_by(|a, b| b.delta.total_cmp(&a.delta));
+    evidence
 }
 
 fn repost_key(pack_version: &str, normalized: &str) -> [u8; 32] {

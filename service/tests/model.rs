@@ -104,3 +104,49 @@ fn compound_ads_outscore_honest_posts_in_every_language() {
         "ads and honest posts in at least 12 languages, got {checked}"
     );
 }
+
+#[test]
+fn verdicts_with_the_model_name_it_explain_it_and_match_the_schema() {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        scoring: scamwatch::config::ScoringConfig,
+    }
+    let mut cli = Cli::parse_from(["t"]);
+    cli.scoring.rule_pack = common::repo_root().join("models/rules/pack.toml");
+    cli.scoring.model = common::repo_root()
+        .join("models/classifier")
+        .display()
+        .to_string();
+    let scorer = scamwatch::scorer::Scorer::from_config(&cli.scoring).expect("scorer with model");
+    let validator = common::schema("verdict.v1.json");
+    let decoder = scorer.decoder();
+    let mut explained = 0;
+    for line in std::fs::read_to_string(common::repo_root().join("examples/posts.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let Ok(post) = decoder.decode(Some(line.as_bytes())) else {
+            continue;
+        };
+        let verdict = scorer.score(&post);
+        assert!(verdict.explanation.model_used && verdict.explanation.model_score.is_some());
+        assert_eq!(
+            verdict.versions.model.as_deref(),
+            Some(classifier().card().version.as_str())
+        );
+        let errors = common::schema_errors(&validator, &serde_json::to_value(&verdict).unwrap());
+        assert!(errors.is_empty(), "{errors:?}");
+        let chars: Vec<char> = post.full_text().chars().collect();
+        for ev in &verdict.explanation.model_evidence {
+            assert_eq!(chars[ev.start..ev.end].iter().collect::<String>(), ev.text);
+            assert!(ev.delta > 0.0);
+        }
+        explained += !verdict.explanation.model_evidence.is_empty() as usize;
+    }
+    assert!(
+        explained >= 2,
+        "flagged multi-sentence posts get model evidence"
+    );
+}
