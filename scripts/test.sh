@@ -11,6 +11,10 @@ export ORT_DYLIB_PATH="$ORT_DIR/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
 step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
+step "k8s manifests (scripts/validate-k8s.sh)"
+scripts/validate-k8s.sh
+step "cargo deny: licences, bans, sources (advisories when the RustSec DB is reachable)"
+scripts/deny.sh
 step "cargo clippy (deny warnings)"
 cargo clippy --release --workspace --all-targets -- -D warnings
 step "cargo test (unit, integration, black-box against tansu at $SCAMWATCH_BROKERS)"

@@ -242,7 +242,7 @@ impl KafkaConfig {
         if self.max_in_flight == 0 {
             p.push("max_in_flight must be at least 1".into());
         }
-        for option in &self.kafka_options {
+        for option in self.kafka_options.iter().filter(|o| !o.trim().is_empty()) {
             if !option.contains('=') || option.starts_with('=') {
                 p.push(format!("kafka option {option:?} must look like KEY=VALUE"));
             }
@@ -252,6 +252,7 @@ impl KafkaConfig {
 
     /// The pass-through librdkafka options as pairs.
     pub fn option_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        // Empty entries (an empty env var, a trailing comma) are ignored.
         self.kafka_options.iter().filter_map(|o| o.split_once('='))
     }
 }

@@ -156,6 +156,9 @@ impl OnnxClassifier {
             .map_err(|e| options(e.to_string()))?
             .with_inter_threads(1)
             .map_err(|e| options(e.to_string()))?
+            // Spinning worker threads burn the cores the Kafka client and the rules need.
+            .with_intra_op_spinning(false)
+            .map_err(|e| options(e.to_string()))?
             .commit_from_file(dir.join(&card.onnx.file))
             .map_err(|e| fail(format!("{}: {e}", card.onnx.file)))?;
         Ok(Self {

@@ -1,0 +1,122 @@
+//! Model throughput, not a test: prints posts/s and p50/p99 latency for (1) the raw ONNX
+//! Runtime session on the shipped model at batch 1, (2) the service's scoring stage with the
+//! model (normalise, signals, rules, tokenize, infer, fuse; no explanations), on the same
+//! texts, and their ratio. The whole service through the broker: load-tests/drain.sh.
+//!
+//! Run: ORT_DYLIB_PATH=... cargo bench -p scamwatch --bench model [-- N]
+
+use std::time::Instant;
+
+use clap::Parser;
+use scamwatch::config::ScoringConfig;
+use scamwatch::model::OnnxClassifier;
+use scamwatch::scorer::Scorer;
+use scamwatch_load::corpus::{self, Expected, Mix};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    scoring: ScoringConfig,
+}
+
+fn summary(name: &str, mut micros: Vec<u128>, wall: f64) -> f64 {
+    micros.sort_unstable();
+    let at = |q: f64| micros[((micros.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    let rate = micros.len() as f64 / wall;
+    println!(
+        "{name:<34} {rate:>8.1} posts/s   p50 {:>6.1} ms   p99 {:>6.1} ms",
+        at(0.5),
+        at(0.99)
+    );
+    rate
+}
+
+fn main() {
+    let n: u64 = std::env::args()
+        .filter_map(|a| a.parse().ok())
+        .next()
+        .unwrap_or(300);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let lib = std::env::var_os("ORT_DYLIB_PATH")
+        .map(std::path::PathBuf::from)
+        .expect("set ORT_DYLIB_PATH");
+    // Distinct texts (no reposts), so the repost cache cannot help the service stage.
+    let mix = Mix {
+        malformed: 0.0,
+        repost: 0.0,
+        ..Mix::default()
+    };
+    let texts: Vec<String> = (0..n)
+        .filter_map(|i| {
+            let g = corpus::generate(99, i, mix);
+            matches!(g.expected, Expected::Verdict { .. }).then(|| {
+                let v: serde_json::Value = serde_json::from_slice(&g.payload.unwrap()).unwrap();
+                v["text"].as_str().unwrap().to_string()
+            })
+        })
+        .collect();
+
+    let model = OnnxClassifier::load(&root.join("models/classifier"), Some(&lib), 2).unwrap();
+    let ids: Vec<Vec<i64>> = texts.iter().map(|t| model.token_ids(t).unwrap()).collect();
+    let mean_tokens = ids.iter().map(Vec::len).sum::<usize>() as f64 / ids.len() as f64;
+    println!(
+        "{} posts, mean {mean_tokens:.0} tokens, 2 intra-op threads, batch 1",
+        texts.len()
+    );
+    for i in ids.iter().take(5) {
+        model.logit_of_ids(i.clone()).unwrap(); // warm-up
+    }
+    let started = Instant::now();
+    let raw: Vec<u128> = ids
+        .iter()
+        .map(|i| {
+            let t = Instant::now();
+            model.logit_of_ids(i.clone()).unwrap();
+            t.elapsed().as_micros()
+        })
+        .collect();
+    let raw_rate = summary(
+        "raw ORT session (pre-tokenized)",
+        raw,
+        started.elapsed().as_secs_f64(),
+    );
+    drop(model);
+
+    let mut cli = Cli::parse_from(["bench"]);
+    cli.scoring.rule_pack = root.join("models/rules/pack.toml");
+    cli.scoring.model = root.join("models/classifier").display().to_string();
+    cli.scoring.ort_library = Some(lib);
+    cli.scoring.model_explain_spans = 0;
+    let scorer = Scorer::from_config(&cli.scoring).unwrap();
+    let posts: Vec<_> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            scorer
+                .decoder()
+                .decode_value(&serde_json::json!({"id": format!("b{i}"), "text": t}))
+                .unwrap()
+        })
+        .collect();
+    let started = Instant::now();
+    let stage: Vec<u128> = posts
+        .iter()
+        .map(|p| {
+            let t = Instant::now();
+            scorer.score(p);
+            t.elapsed().as_micros()
+        })
+        .collect();
+    let stage_rate = summary(
+        "service scoring stage (rules+model)",
+        stage,
+        started.elapsed().as_secs_f64(),
+    );
+    println!(
+        "ratio service stage / raw ORT: {:.2}",
+        stage_rate / raw_rate
+    );
+}
