@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end on a fresh machine: install what is needed, start a Kafka-protocol broker (tansu),
-# build and start scamwatch, send the sample posts in examples/posts.jsonl (including malformed
+# build and start scamwatch (rules + the shipped classifier; SCAMWATCH_MODEL=none for rules
+# only), send the sample posts in examples/posts.jsonl (including malformed
 # lines), print the verdicts and dead letters, show /readyz and a few metrics, then stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,8 @@ export SCAMWATCH_BROKERS="$brokers"
 tag="demo-$(date +%s)"
 export SCAMWATCH_INPUT_TOPIC="posts-$tag" SCAMWATCH_VERDICT_TOPIC="verdicts-$tag" \
        SCAMWATCH_DEAD_LETTER_TOPIC="dlq-$tag" SCAMWATCH_GROUP_ID="scamwatch-$tag" \
-       SCAMWATCH_HTTP_ADDR="${SCAMWATCH_HTTP_ADDR:-127.0.0.1:8080}" SCAMWATCH_LOG_FORMAT=text
+       SCAMWATCH_HTTP_ADDR="${SCAMWATCH_HTTP_ADDR:-127.0.0.1:8080}" SCAMWATCH_LOG_FORMAT=text \
+       SCAMWATCH_MODEL="${SCAMWATCH_MODEL:-models/classifier}"
 scripts/broker.sh topic "$SCAMWATCH_INPUT_TOPIC" 4
 scripts/broker.sh topic "$SCAMWATCH_VERDICT_TOPIC" 4
 scripts/broker.sh topic "$SCAMWATCH_DEAD_LETTER_TOPIC" 1

@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 scripts/setup.sh
 export SCAMWATCH_BROKERS="$(scripts/broker.sh start)"
-export ORT_DYLIB_PATH="$ORT_DIR/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
 
 step() { printf '\n== %s\n' "$*"; }
 step "cargo fmt --check"

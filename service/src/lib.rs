@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`source`] (Kafka consumer) -> [`decode`] (bytes -> validated [`message::Post`])
 //! -> [`normalize`] + [`signals`] -> [`rules`] + [`model`] -> [`fuse`] -> [`sink`] (verdict or
-//! dead-letter record). [`scorer`] runs one post through the middle stages for every entry point;
+//! dead-letter record). [`scorer`] runs one post through the middle stages for every entry point, with [`memory`]
+//! (near-duplicates, contact reputation);
 //! [`pipeline`] drives the stream with at-least-once delivery; [`api`] serves HTTP; [`config`] and
 //! [`metrics`] serve them all.
 
@@ -11,6 +12,7 @@ pub mod config;
 pub mod decode;
 pub mod eval;
 pub mod fuse;
+pub mod memory;
 pub mod message;
 pub mod metrics;
 pub mod model;

@@ -248,7 +248,8 @@ fn score(args: ScoreArgs) -> anyhow::Result<()> {
 fn eval(args: EvalArgs) -> anyhow::Result<()> {
     use scamwatch::eval::{LabelledPost, Report, Scored};
     args.scoring.validate()?;
-    let scorer = Scorer::from_config(&args.scoring)?;
+    // Each example is scored on its own: memory across posts would leak between examples.
+    let scorer = Scorer::from_config(&args.scoring)?.without_memory();
     let mut examples = Vec::new();
     for path in &args.files {
         let text =

@@ -49,6 +49,8 @@ struct PackFile {
     fusion: FusionParams,
     currency_rates: CurrencyRates,
     #[serde(default)]
+    reputation: ReputationParams,
+    #[serde(default)]
     places: Vec<PlaceEntry>,
     rules: Vec<RuleSpec>,
 }
@@ -74,6 +76,24 @@ pub struct FusionParams {
     pub model_bias: f64,
     #[serde(default = "one")]
     pub rules_scale_with_model: f64,
+}
+
+/// How much a contact seen in earlier blocked posts adds: `weight_per_post` per post, counting
+/// at most `max_posts`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReputationParams {
+    pub weight_per_post: f64,
+    pub max_posts: u32,
+}
+
+impl Default for ReputationParams {
+    fn default() -> Self {
+        Self {
+            weight_per_post: 0.8,
+            max_posts: 3,
+        }
+    }
 }
 
 fn one() -> f64 {
@@ -148,6 +168,7 @@ pub struct RulePack {
     /// SHA-256 of the text the pack was parsed from (reload compares against it).
     pub source_digest: [u8; 32],
     pub fusion: FusionParams,
+    pub reputation: ReputationParams,
     pub rates: CurrencyRates,
     pub gazetteer: Gazetteer,
     rules: Vec<Rule>,
@@ -318,6 +339,7 @@ impl RulePack {
             meta: file.pack,
             source_digest: [0; 32],
             fusion: file.fusion,
+            reputation: file.reputation,
             rates: file.currency_rates,
             gazetteer: Gazetteer::new(file.places)?,
             rules,

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::config::ScoringConfig;
 use crate::decode::{DecodeLimits, PostDecoder};
 use crate::fuse::{self, Thresholds};
+use crate::memory::{Memory, simhash};
 use crate::message::{
     Explanation, ModelEvidence, Post, RepostNote, TextBasis, Timing, VERDICT_SCHEMA, Verdict,
     Versions,
@@ -48,6 +49,9 @@ pub struct Scorer {
     reposts: Cache<[u8; 32], CachedVerdict>,
     /// Most sentences occluded to explain a flagged post's model score.
     explain_spans: usize,
+    /// Near-duplicates and contact reputation; `None` where posts must be scored independently
+    /// (evaluation).
+    memory: Option<Memory>,
 }
 
 impl Scorer {
@@ -89,7 +93,19 @@ impl Scorer {
                 .time_to_live(Duration::from_secs(config.repost_cache_ttl_secs.max(1)))
                 .build(),
             explain_spans: config.model_explain_spans,
+            memory: Some(Memory::new(
+                config.repost_cache_capacity,
+                Duration::from_secs(config.repost_cache_ttl_secs.max(1)),
+            )),
         }
+    }
+
+    /// Score every post on its own: no repost reuse, near-duplicate notes or contact reputation.
+    pub fn without_memory(mut self) -> Self {
+        self.memory = None;
+        self.reposts.invalidate_all();
+        self.reposts = Cache::builder().max_capacity(0).build();
+        self
     }
 
     pub fn decoder(&self) -> &PostDecoder {
@@ -175,12 +191,30 @@ impl Scorer {
                 total_us: micros(started.elapsed()),
             };
             verdict.scored_at = now_rfc3339();
+            self.remember_if_blocked(&verdict);
             self.emit_scored(&verdict);
             return verdict;
         }
 
         let signals = signals::extract(&norm, &pack.gazetteer, &pack.rates);
-        let outcome = pack.evaluate(&norm, &signals);
+        let mut outcome = pack.evaluate(&norm, &signals);
+        let mut repost_of = None;
+        if let Some(memory) = &self.memory {
+            let r = pack.reputation;
+            if let Some(hit) =
+                memory.reputation_hit(&signals.contacts, r.weight_per_post, r.max_posts)
+            {
+                outcome.weight_sum += hit.weight;
+                outcome.hits.push(hit);
+            }
+            repost_of = memory
+                .near_duplicate(simhash(&norm.text), &post.id)
+                .near_duplicate
+                .map(|(post_id, similarity)| RepostNote {
+                    post_id,
+                    similarity,
+                });
+        }
         let rules_elapsed = started.elapsed();
         StageTimed {
             stage: "rules",
@@ -224,7 +258,7 @@ impl Scorer {
                 model_score,
                 model_used: model_score.is_some(),
                 language: signals::detect_language(&text),
-                repost_of: None,
+                repost_of,
                 model_evidence: Vec::new(),
             },
             versions: Versions {
@@ -256,6 +290,7 @@ impl Scorer {
             elapsed: started.elapsed(),
         }
         .emit();
+        self.remember_if_blocked(&verdict);
         self.reposts.insert(
             key,
             CachedVerdict {
@@ -265,6 +300,12 @@ impl Scorer {
         );
         self.emit_scored(&verdict);
         verdict
+    }
+
+    fn remember_if_blocked(&self, verdict: &Verdict) {
+        if let (Some(memory), crate::message::Action::Block) = (&self.memory, verdict.action) {
+            memory.record_blocked(&verdict.explanation.signals.contacts);
+        }
     }
 
     fn emit_scored(&self, verdict: &Verdict) {

@@ -124,3 +124,39 @@ fn enumerations_match_the_schemas() {
         assert_eq!(json!(kind.as_str()), *k);
     }
 }
+
+#[test]
+fn memory_notes_reposts_near_duplicates_and_flagged_contacts() {
+    let scorer = scorer();
+    let validator = schema("verdict.v1.json");
+    let post = |id: &str, text: &str| Post {
+        schema: None,
+        id: id.into(),
+        text: text.into(),
+        title: None,
+        platform: None,
+        author_id: None,
+        url: None,
+        language_hint: None,
+        created_at: None,
+        metadata: None,
+    };
+    let ad = "URGENT hiring customer service in Sihanoukville, Cambodia. Salary USD 1,500/month, free food and \
+              housing, free flight ticket, no experience needed. Contact Telegram @hr_kk_88";
+    let first = scorer.score(&post("a", ad));
+    assert_eq!(first.action, scamwatch::message::Action::Block);
+    let exact = scorer.score(&post("b", ad));
+    let note = exact.explanation.repost_of.as_ref().expect("exact repost noted");
+    assert_eq!((note.post_id.as_str(), note.similarity), ("a", 1.0));
+    assert_eq!(exact.score, first.score);
+    let near = scorer.score(&post("c", &ad.replace("1,500", "1,800").replace("@hr_kk_88", "@hr_kk_99 🔥")));
+    let note = near.explanation.repost_of.as_ref().expect("near-duplicate noted");
+    assert!(note.similarity >= 0.95 && note.post_id != "c", "{note:?}");
+    let other = scorer.score(&post("d", "Different wording entirely: typing work abroad, message @hr_kk_88 for details"));
+    let hit = other.explanation.rule_hits.iter().find(|h| h.rule_id == "memory.flagged_contact").expect("known contact flagged");
+    assert!(hit.reason.contains("telegram hr_kk_88 (2 flagged posts)"), "{}", hit.reason);
+    for v in [&first, &exact, &near, &other] {
+        let errors = schema_errors(&validator, &serde_json::to_value(v).unwrap());
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+}
