@@ -173,6 +173,8 @@ mod tests {
         Contact {
             kind: ContactKind::Telegram,
             value: v.into(),
+            country: None,
+            registered_domain: None,
             evidence: Evidence {
                 start: 0,
                 end: 1,

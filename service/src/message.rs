@@ -194,6 +194,13 @@ pub struct Contact {
     pub kind: ContactKind,
     /// Canonical form used for reputation: lowercase handle, digits-only phone, host for URLs.
     pub value: String,
+    /// Country of a phone or WhatsApp number (ISO 3166-1 alpha-2), from its calling code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Registered domain of a URL or email (public-suffix aware: "jobs.example.co.uk" ->
+    /// "example.co.uk").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_domain: Option<String>,
     pub evidence: Evidence,
 }
 

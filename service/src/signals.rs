@@ -152,6 +152,15 @@ static CONTACT_PATTERNS: LazyLock<Vec<(ContactKind, Regex)>> = LazyLock::new(|| 
     ]
 });
 
+/// Country of an international number (digits only, with calling code), if it is valid.
+fn phone_country(digits: &str) -> Option<String> {
+    let number = phonenumber::parse(None, format!("+{digits}")).ok()?;
+    if !phonenumber::is_valid(&number) {
+        return None;
+    }
+    number.country().id().map(|id| id.as_ref().to_string())
+}
+
 fn canonical_contact(kind: ContactKind, raw: &str) -> String {
     match kind {
         ContactKind::Phone | ContactKind::Whatsapp => {
@@ -188,9 +197,23 @@ fn find_contacts(text: &str) -> Vec<Contact> {
                 continue;
             }
             let value = canonical_contact(*kind, value_match.as_str());
-            if *kind == ContactKind::Phone && !(8..=15).contains(&value.len()) {
+            let country = match kind {
+                ContactKind::Phone | ContactKind::Whatsapp => phone_country(&value),
+                _ => None,
+            };
+            // A number that no numbering plan accepts is not a phone (registration numbers,
+            // order ids).
+            if *kind == ContactKind::Phone && country.is_none() {
                 continue;
             }
+            let registered_domain = match kind {
+                ContactKind::Url => psl::domain_str(&value).map(str::to_string),
+                ContactKind::Email => value
+                    .rsplit_once('@')
+                    .and_then(|(_, host)| psl::domain_str(host))
+                    .map(str::to_string),
+                _ => None,
+            };
             covered.push((whole.start(), whole.end()));
             let start = if *kind == ContactKind::Telegram
                 && whole
@@ -204,6 +227,8 @@ fn find_contacts(text: &str) -> Vec<Contact> {
             contacts.push(Contact {
                 kind: *kind,
                 value,
+                country,
+                registered_domain,
                 evidence: evidence_from_bytes(text, start, whole.end()),
             });
         }
@@ -778,6 +803,40 @@ mod tests {
         let c = find_contacts("Call +855 12 345 678 now");
         assert_eq!(c[0].kind, ContactKind::Phone);
         assert_eq!(c[0].value, "85512345678");
+        assert_eq!(c[0].country.as_deref(), Some("KH"));
+        let c = find_contacts(
+            "WhatsApp wa.me/66812345678 or see https://jobs.example.co.uk/apply, hr@mail.example.com.kh",
+        );
+        assert_eq!(
+            c.iter()
+                .find(|c| c.kind == ContactKind::Whatsapp)
+                .unwrap()
+                .country
+                .as_deref(),
+            Some("TH")
+        );
+        assert_eq!(
+            c.iter()
+                .find(|c| c.kind == ContactKind::Url)
+                .unwrap()
+                .registered_domain
+                .as_deref(),
+            Some("example.co.uk")
+        );
+        assert_eq!(
+            c.iter()
+                .find(|c| c.kind == ContactKind::Email)
+                .unwrap()
+                .registered_domain
+                .as_deref(),
+            Some("example.com.kh")
+        );
+        assert!(
+            find_contacts("Reg. no. +00 0004 1576 00")
+                .iter()
+                .all(|c| c.kind != ContactKind::Phone),
+            "not a valid number"
+        );
     }
 
     #[test]

@@ -146,15 +146,39 @@ fn memory_notes_reposts_near_duplicates_and_flagged_contacts() {
     let first = scorer.score(&post("a", ad));
     assert_eq!(first.action, scamwatch::message::Action::Block);
     let exact = scorer.score(&post("b", ad));
-    let note = exact.explanation.repost_of.as_ref().expect("exact repost noted");
+    let note = exact
+        .explanation
+        .repost_of
+        .as_ref()
+        .expect("exact repost noted");
     assert_eq!((note.post_id.as_str(), note.similarity), ("a", 1.0));
     assert_eq!(exact.score, first.score);
-    let near = scorer.score(&post("c", &ad.replace("1,500", "1,800").replace("@hr_kk_88", "@hr_kk_99 🔥")));
-    let note = near.explanation.repost_of.as_ref().expect("near-duplicate noted");
+    let near = scorer.score(&post(
+        "c",
+        &ad.replace("1,500", "1,800")
+            .replace("@hr_kk_88", "@hr_kk_99 🔥"),
+    ));
+    let note = near
+        .explanation
+        .repost_of
+        .as_ref()
+        .expect("near-duplicate noted");
     assert!(note.similarity >= 0.95 && note.post_id != "c", "{note:?}");
-    let other = scorer.score(&post("d", "Different wording entirely: typing work abroad, message @hr_kk_88 for details"));
-    let hit = other.explanation.rule_hits.iter().find(|h| h.rule_id == "memory.flagged_contact").expect("known contact flagged");
-    assert!(hit.reason.contains("telegram hr_kk_88 (2 flagged posts)"), "{}", hit.reason);
+    let other = scorer.score(&post(
+        "d",
+        "Different wording entirely: typing work abroad, message @hr_kk_88 for details",
+    ));
+    let hit = other
+        .explanation
+        .rule_hits
+        .iter()
+        .find(|h| h.rule_id == "memory.flagged_contact")
+        .expect("known contact flagged");
+    assert!(
+        hit.reason.contains("telegram hr_kk_88 (2 flagged posts)"),
+        "{}",
+        hit.reason
+    );
     for v in [&first, &exact, &near, &other] {
         let errors = schema_errors(&validator, &serde_json::to_value(v).unwrap());
         assert!(errors.is_empty(), "{errors:?}");
