@@ -121,6 +121,11 @@ pub struct KafkaConfig {
     #[arg(long, env = "SCAMWATCH_DEAD_LETTER_TOPIC", default_value = "posts.dlq")]
     pub dead_letter_topic: String,
 
+    /// Topic of reviewer decisions (schemas/feedback.v1.json) that adjust contact reputation;
+    /// empty to disable. Every replica reads all of it.
+    #[arg(long, env = "SCAMWATCH_FEEDBACK_TOPIC", default_value = "feedback")]
+    pub feedback_topic: String,
+
     /// Extra librdkafka properties as KEY=VALUE, applied to consumer and producer (e.g.
     /// security.protocol=SASL_SSL, sasl.mechanism=SCRAM-SHA-512, sasl.username=...,
     /// ssl.ca.location=...). Repeat the flag, or comma-separate in the env var.

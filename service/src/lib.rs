@@ -11,6 +11,7 @@ pub mod api;
 pub mod config;
 pub mod decode;
 pub mod eval;
+pub mod feedback;
 pub mod fuse;
 pub mod memory;
 pub mod message;

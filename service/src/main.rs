@@ -11,7 +11,7 @@ use scamwatch::api::{self, ApiState};
 use scamwatch::config::{self, ScoringConfig, ServeConfig};
 use scamwatch::scorer::Scorer;
 use scamwatch::source::{self, KafkaContext, Readiness};
-use scamwatch::{pipeline, sink};
+use scamwatch::{feedback, pipeline, sink};
 use tokio_util::sync::CancellationToken;
 
 // The scoring path allocates many small strings; mimalloc cut allocator time in profiles.
@@ -191,7 +191,16 @@ fn serve(config: ServeConfig) -> anyhow::Result<()> {
             async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await }
         });
 
+        let feedback = if config.kafka.feedback_topic.trim().is_empty() {
+            None
+        } else {
+            let consumer = feedback::consumer(&config.kafka).context("creating the feedback consumer")?;
+            Some(tokio::spawn(feedback::run(consumer, scorer.clone(), shutdown.clone())))
+        };
         pipeline::run(consumer, producer, scorer, config.kafka, readiness, shutdown).await;
+        if let Some(task) = feedback {
+            task.await?;
+        }
         http_shutdown.cancel();
         http.await??;
         tracing::info!("scamwatch stopped cleanly");

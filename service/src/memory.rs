@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 
-use crate::message::{Contact, RuleHit};
+use crate::message::{Contact, ContactKind, Decision, Feedback, RuleHit};
 
 /// Bits of 64 that may differ for two texts to count as near-duplicates (similarity >= 0.95).
 /// Catches reposts with other numbers, handles' digits, emoji or spacing (0 bits after
@@ -109,7 +109,11 @@ impl Memory {
     }
 
     fn key(contact: &Contact) -> String {
-        format!("{}:{}", contact.kind.as_str(), contact.value)
+        Self::kind_key(contact.kind, &contact.value)
+    }
+
+    fn kind_key(kind: ContactKind, value: &str) -> String {
+        format!("{}:{}", kind.as_str(), value)
     }
 
     /// A rule hit naming the contacts already seen in blocked posts, weighted by how often
@@ -154,11 +158,28 @@ impl Memory {
 
     /// Count a blocked post against each of its contacts.
     pub fn record_blocked(&self, contacts: &[Contact]) {
+        self.count(contacts.iter().map(Self::key));
+    }
+
+    fn count(&self, keys: impl Iterator<Item = String>) {
         let mut seen = std::collections::HashSet::new();
-        for c in contacts.iter().filter(|c| seen.insert(Self::key(c))) {
-            let key = Self::key(c);
+        for key in keys.filter(|k| seen.insert(k.clone())) {
             let n = self.reputation.get(&key).unwrap_or(0);
             self.reputation.insert(key, n.saturating_add(1));
+        }
+    }
+
+    /// A reviewer's decision: confirmed fraud counts like a blocked post; "not fraud" clears
+    /// the contacts' reputation; escalation changes nothing.
+    pub fn apply_feedback(&self, feedback: &Feedback) {
+        let keys = feedback
+            .contacts
+            .iter()
+            .map(|c| Self::kind_key(c.kind, &c.value));
+        match feedback.decision {
+            Decision::Fraud => self.count(keys),
+            Decision::NotFraud => keys.for_each(|k| self.reputation.invalidate(&k)),
+            Decision::Escalate => {}
         }
     }
 }
@@ -166,7 +187,7 @@ impl Memory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{ContactKind, Evidence};
+    use crate::message::{Evidence, FeedbackContact};
     use crate::normalize::NormalizedText;
 
     fn contact(v: &str) -> Contact {
@@ -225,5 +246,31 @@ mod tests {
             "{}",
             hit.reason
         );
+    }
+
+    #[test]
+    fn reviewer_decisions_raise_and_clear_reputation() {
+        let m = Memory::new(1000, Duration::from_secs(60));
+        let feedback = |decision| Feedback {
+            schema: "scamwatch.feedback.v1".into(),
+            post_id: "p".into(),
+            decision,
+            reviewer: "r1".into(),
+            decided_at: "2026-11-25T00:00:00Z".into(),
+            note: None,
+            labels: vec![],
+            contacts: vec![FeedbackContact {
+                kind: ContactKind::Telegram,
+                value: "x".into(),
+            }],
+            verdict_score: None,
+            rule_pack: None,
+        };
+        m.apply_feedback(&feedback(Decision::Escalate));
+        assert!(m.reputation_hit(&[contact("x")], 0.8, 3).is_none());
+        m.apply_feedback(&feedback(Decision::Fraud));
+        assert!(m.reputation_hit(&[contact("x")], 0.8, 3).is_some());
+        m.apply_feedback(&feedback(Decision::NotFraud));
+        assert!(m.reputation_hit(&[contact("x")], 0.8, 3).is_none());
     }
 }

@@ -327,3 +327,40 @@ pub struct SourcePosition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
+
+pub const FEEDBACK_SCHEMA: &str = "scamwatch.feedback.v1";
+
+/// A reviewer's decision on a post (`schemas/feedback.v1.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feedback {
+    pub schema: String,
+    pub post_id: String,
+    pub decision: Decision,
+    pub reviewer: String,
+    pub decided_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    pub contacts: Vec<FeedbackContact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_pack: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Fraud,
+    NotFraud,
+    Escalate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackContact {
+    pub kind: ContactKind,
+    pub value: String,
+}

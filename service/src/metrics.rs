@@ -10,7 +10,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::message::{Action, DeadLetterReason};
+use crate::message::{Action, DeadLetterReason, Decision};
 
 /// All scamwatch metrics, registered once per process.
 pub struct Metrics {
@@ -27,6 +27,7 @@ pub struct Metrics {
     pub reposts: IntCounter,
     pub rule_pack: IntGaugeVec,
     pub rule_pack_reloads: IntCounterVec,
+    pub feedback: IntCounterVec,
     pub model_info: IntGaugeVec,
     pub http_requests: IntCounterVec,
 }
@@ -91,6 +92,11 @@ impl Metrics {
                 &["version"],
             )
             .expect("metric"),
+            feedback: counter_vec(
+                "feedback_total",
+                "Reviewer decisions read from the feedback topic, by decision (or invalid)",
+                &["decision"],
+            ),
             rule_pack_reloads: counter_vec(
                 "rule_pack_reloads_total",
                 "Rule pack reload attempts, by result",
@@ -316,6 +322,47 @@ impl InternalEvent for RulePackRejected<'_> {
             error = self.error,
             serving = self.serving,
             "rule pack rejected; the current pack keeps serving"
+        );
+    }
+}
+
+/// A reviewer decision was applied to contact reputation.
+pub struct FeedbackApplied<'a> {
+    pub post_id: &'a str,
+    pub decision: Decision,
+}
+
+impl InternalEvent for FeedbackApplied<'_> {
+    fn emit(self) {
+        let decision = match self.decision {
+            Decision::Fraud => "fraud",
+            Decision::NotFraud => "not_fraud",
+            Decision::Escalate => "escalate",
+        };
+        METRICS.feedback.with_label_values(&[decision]).inc();
+        tracing::info!(
+            post_id = self.post_id,
+            decision,
+            "reviewer feedback applied"
+        );
+    }
+}
+
+/// A feedback message could not be read and was skipped.
+pub struct FeedbackRejected<'a> {
+    pub partition: i32,
+    pub offset: i64,
+    pub error: &'a str,
+}
+
+impl InternalEvent for FeedbackRejected<'_> {
+    fn emit(self) {
+        METRICS.feedback.with_label_values(&["invalid"]).inc();
+        tracing::warn!(
+            partition = self.partition,
+            offset = self.offset,
+            error = self.error,
+            "feedback message skipped"
         );
     }
 }

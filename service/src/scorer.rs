@@ -302,6 +302,18 @@ impl Scorer {
         verdict
     }
 
+    /// Apply a reviewer's decision to contact reputation. Cached verdicts may quote the old
+    /// reputation, so a decision that changes it empties the repost cache (decisions are rare
+    /// next to posts).
+    pub fn apply_feedback(&self, feedback: &crate::message::Feedback) {
+        if let Some(memory) = &self.memory {
+            memory.apply_feedback(feedback);
+            if feedback.decision != crate::message::Decision::Escalate {
+                self.reposts.invalidate_all();
+            }
+        }
+    }
+
     fn remember_if_blocked(&self, verdict: &Verdict) {
         if let (Some(memory), crate::message::Action::Block) = (&self.memory, verdict.action) {
             memory.record_blocked(&verdict.explanation.signals.contacts);

@@ -220,3 +220,63 @@ async fn sigkill_and_sigterm_mid_stream_lose_nothing() {
     }
     drop(service);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
+    let brokers = broker();
+    let t = topics(&brokers, "feedback", 1).await;
+    let feedback_topic = format!("feedback-{}", t.group);
+    kafka::create_topics(&brokers, &[(&feedback_topic, 1)]).await.unwrap();
+    let service = Service::start(&brokers, &t, &[("SCAMWATCH_FEEDBACK_TOPIC", &feedback_topic)]);
+    assert!(service.wait_ready(std::time::Duration::from_secs(30)), "service ready");
+    let producer = kafka::producer(&brokers).unwrap();
+    let collector = Collector::new(&brokers, &[&t.verdicts]).unwrap();
+    let handle = format!("fbk_{}", std::process::id());
+    let send_json = |topic: &str, key: &str, value: serde_json::Value| {
+        let g = corpus::Generated {
+            key: key.to_string(),
+            payload: Some(serde_json::to_vec(&value).unwrap()),
+            expected: Expected::DeadLetter { reason: "unused" },
+        };
+        let (producer, topic) = (producer.clone(), topic.to_string());
+        async move { kafka::produce_one(&producer, &topic, &g).await.unwrap() }
+    };
+    let decision = |d: &str| {
+        serde_json::json!({"schema": "scamwatch.feedback.v1", "post_id": "earlier", "decision": d, "reviewer": "r1",
+            "decided_at": "2026-11-25T00:00:00Z", "contacts": [{"kind": "telegram", "value": handle}]})
+    };
+    let feedback_count = |service: &Service, d: &str| -> u64 {
+        let Some((200, body)) = service.get("/metrics") else { return 0 };
+        let prefix = format!("scamwatch_feedback_total{{decision=\"{d}\"}} ");
+        body.lines().find_map(|l| l.strip_prefix(&prefix)?.parse().ok()).unwrap_or(0)
+    };
+    let verdict_for = |id: &str| {
+        let mut out = Outputs::default();
+        collect_until(&collector, &t, &mut out, Duration::from_secs(20), |o| o.verdict_counts.contains_key(id));
+        out.verdicts.into_iter().find(|v| v.payload["post_id"] == id).map(|v| v.payload).expect("verdict")
+    };
+    let flagged = |v: &serde_json::Value| v["explanation"]["rule_hits"].as_array().unwrap().iter().any(|h| h["rule_id"] == "memory.flagged_contact");
+    let text = format!("Hello, message @{handle} about the weekend market stall.");
+
+    send_json(&feedback_topic, "f1", decision("fraud")).await;
+    tokio::task::block_in_place(|| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while feedback_count(&service, "fraud") < 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    send_json(&t.input, "p1", serde_json::json!({"id": "after-fraud", "text": text})).await;
+    let v = tokio::task::block_in_place(|| verdict_for("after-fraud"));
+    assert!(flagged(&v), "confirmed-fraud contact raises the score: {v}");
+
+    send_json(&feedback_topic, "f2", decision("not_fraud")).await;
+    tokio::task::block_in_place(|| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while feedback_count(&service, "not_fraud") < 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    send_json(&t.input, "p2", serde_json::json!({"id": "after-not-fraud", "text": format!("{text} ")})).await;
+    let v = tokio::task::block_in_place(|| verdict_for("after-not-fraud"));
+    assert!(!flagged(&v), "a not-fraud decision clears it: {v}");
+}

@@ -13,22 +13,61 @@ use scamwatch::normalize::NormalizedText;
 use scamwatch::rules::RulePack;
 use scamwatch::signals;
 
-static PACK: LazyLock<RulePack> = LazyLock::new(|| RulePack::load(&common::repo_root().join("models/rules/pack.toml")).unwrap());
+static PACK: LazyLock<RulePack> =
+    LazyLock::new(|| RulePack::load(&common::repo_root().join("models/rules/pack.toml")).unwrap());
 
 fn slices_original(text: &str, ev: &Evidence) -> bool {
     let chars: Vec<char> = text.chars().collect();
-    ev.start <= ev.end && ev.end <= chars.len() && chars[ev.start..ev.end].iter().collect::<String>() == ev.text
+    ev.start <= ev.end
+        && ev.end <= chars.len()
+        && chars[ev.start..ev.end].iter().collect::<String>() == ev.text
 }
 
 /// Text mixing the scripts, disguises and symbols the ads use.
 fn adlike() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "Telegram", "T e l e g r a m", "ᴛᴇʟᴇɢʀᴀᴍ", "Te1egram", "W.A", "@hr_kh88", "wa.me/85512345678", "+855 12 345 678",
-        "USD 1,500/month", "1.500 đô", "月薪3000-5000元/月", "฿45,000", "Rp 15 juta", "西港", "Sihanoukville", "กัมพูชา",
-        "ជ្រើសរើស", "ຮັບສະໝັກ", "မြဝတီ", "텔레그램", "テレグラム", "📲", "👉", "\u{200d}", "\u{202e}", "e\u{301}", " ", "\n", "beware",
-        "free food", "包吃包住", "typing", "ＦＵＬＬＷＩＤＴＨ", "ß", "İ", "ﬁ",
+        "Telegram",
+        "T e l e g r a m",
+        "ᴛᴇʟᴇɢʀᴀᴍ",
+        "Te1egram",
+        "W.A",
+        "@hr_kh88",
+        "wa.me/85512345678",
+        "+855 12 345 678",
+        "USD 1,500/month",
+        "1.500 đô",
+        "月薪3000-5000元/月",
+        "฿45,000",
+        "Rp 15 juta",
+        "西港",
+        "Sihanoukville",
+        "กัมพูชา",
+        "ជ្រើសរើស",
+        "ຮັບສະໝັກ",
+        "မြဝတီ",
+        "텔레그램",
+        "テレグラム",
+        "📲",
+        "👉",
+        "\u{200d}",
+        "\u{202e}",
+        "e\u{301}",
+        " ",
+        "\n",
+        "beware",
+        "free food",
+        "包吃包住",
+        "typing",
+        "ＦＵＬＬＷＩＤＴＨ",
+        "ß",
+        "İ",
+        "ﬁ",
     ]);
-    prop::collection::vec(prop_oneof![pieces.prop_map(str::to_string), any::<String>()], 0..24).prop_map(|v| v.concat())
+    prop::collection::vec(
+        prop_oneof![pieces.prop_map(str::to_string), any::<String>()],
+        0..24,
+    )
+    .prop_map(|v| v.concat())
 }
 
 proptest! {
