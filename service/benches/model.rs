@@ -7,17 +7,10 @@
 
 use std::time::Instant;
 
-use clap::Parser;
 use scamwatch::config::ScoringConfig;
 use scamwatch::model::OnnxClassifier;
 use scamwatch::scorer::Scorer;
 use scamwatch_load::corpus::{self, Expected, Mix};
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    scoring: ScoringConfig,
-}
 
 fn summary(name: &str, mut micros: Vec<u128>, wall: f64) -> f64 {
     micros.sort_unstable();
@@ -85,12 +78,12 @@ fn main() {
     );
     drop(model);
 
-    let mut cli = Cli::parse_from(["bench"]);
-    cli.scoring.rule_pack = root.join("models/rules/pack.toml");
-    cli.scoring.model = root.join("models/classifier").display().to_string();
-    cli.scoring.ort_library = Some(lib);
-    cli.scoring.model_explain_spans = 0;
-    let scorer = Scorer::from_config(&cli.scoring).unwrap();
+    let mut scoring = ScoringConfig::from_env();
+    scoring.rule_pack = root.join("models/rules/pack.toml");
+    scoring.model = root.join("models/classifier").display().to_string();
+    scoring.ort_library = Some(lib);
+    scoring.model_explain_spans = 0;
+    let scorer = Scorer::from_config(&scoring).unwrap();
     let posts: Vec<_> = texts
         .iter()
         .enumerate()

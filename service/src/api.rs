@@ -252,27 +252,20 @@ async fn reload_rules(
 mod tests {
     use super::*;
     use crate::config::ScoringConfig;
-    use clap::Parser;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        scoring: ScoringConfig,
-    }
-
     fn app() -> Router {
-        let mut cli = Cli::parse_from(["t"]);
-        cli.scoring.rule_pack =
+        let mut scoring = ScoringConfig::from_env();
+        scoring.rule_pack =
             concat!(env!("CARGO_MANIFEST_DIR"), "/../models/rules/pack.toml").into();
-        let scorer = Arc::new(Scorer::from_config(&cli.scoring).unwrap());
+        let scorer = Arc::new(Scorer::from_config(&scoring).unwrap());
         let readiness = Arc::new(Readiness::default());
         let state = ApiState {
             scorer,
             readiness,
             max_batch: 3,
-            rule_pack_path: cli.scoring.rule_pack,
+            rule_pack_path: scoring.rule_pack,
             admin_token: Some("s3cret".into()),
         };
         router(Arc::new(state), 4096)

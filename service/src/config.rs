@@ -181,6 +181,17 @@ pub struct ServeConfig {
 }
 
 impl ScoringConfig {
+    /// The documented defaults, overridden by any `SCAMWATCH_*` environment variables (what
+    /// `scamwatch score` would use with no flags).
+    pub fn from_env() -> Self {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            scoring: ScoringConfig,
+        }
+        <Only as clap::Parser>::parse_from(["scamwatch"]).scoring
+    }
+
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         let unit = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);

@@ -107,19 +107,13 @@ fn compound_ads_outscore_honest_posts_in_every_language() {
 
 #[test]
 fn verdicts_with_the_model_name_it_explain_it_and_match_the_schema() {
-    use clap::Parser;
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        scoring: scamwatch::config::ScoringConfig,
-    }
-    let mut cli = Cli::parse_from(["t"]);
-    cli.scoring.rule_pack = common::repo_root().join("models/rules/pack.toml");
-    cli.scoring.model = common::repo_root()
+    let mut scoring = scamwatch::config::ScoringConfig::from_env();
+    scoring.rule_pack = common::repo_root().join("models/rules/pack.toml");
+    scoring.model = common::repo_root()
         .join("models/classifier")
         .display()
         .to_string();
-    let scorer = scamwatch::scorer::Scorer::from_config(&cli.scoring).expect("scorer with model");
+    let scorer = scamwatch::scorer::Scorer::from_config(&scoring).expect("scorer with model");
     let validator = common::schema("verdict.v1.json");
     let decoder = scorer.decoder();
     let mut explained = 0;

@@ -226,9 +226,18 @@ async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
     let brokers = broker();
     let t = topics(&brokers, "feedback", 1).await;
     let feedback_topic = format!("feedback-{}", t.group);
-    kafka::create_topics(&brokers, &[(&feedback_topic, 1)]).await.unwrap();
-    let service = Service::start(&brokers, &t, &[("SCAMWATCH_FEEDBACK_TOPIC", &feedback_topic)]);
-    assert!(service.wait_ready(std::time::Duration::from_secs(30)), "service ready");
+    kafka::create_topics(&brokers, &[(&feedback_topic, 1)])
+        .await
+        .unwrap();
+    let service = Service::start(
+        &brokers,
+        &t,
+        &[("SCAMWATCH_FEEDBACK_TOPIC", &feedback_topic)],
+    );
+    assert!(
+        service.wait_ready(std::time::Duration::from_secs(30)),
+        "service ready"
+    );
     let producer = kafka::producer(&brokers).unwrap();
     let collector = Collector::new(&brokers, &[&t.verdicts]).unwrap();
     let handle = format!("fbk_{}", std::process::id());
@@ -246,16 +255,32 @@ async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
             "decided_at": "2026-11-25T00:00:00Z", "contacts": [{"kind": "telegram", "value": handle}]})
     };
     let feedback_count = |service: &Service, d: &str| -> u64 {
-        let Some((200, body)) = service.get("/metrics") else { return 0 };
+        let Some((200, body)) = service.get("/metrics") else {
+            return 0;
+        };
         let prefix = format!("scamwatch_feedback_total{{decision=\"{d}\"}} ");
-        body.lines().find_map(|l| l.strip_prefix(&prefix)?.parse().ok()).unwrap_or(0)
+        body.lines()
+            .find_map(|l| l.strip_prefix(&prefix)?.parse().ok())
+            .unwrap_or(0)
     };
     let verdict_for = |id: &str| {
         let mut out = Outputs::default();
-        collect_until(&collector, &t, &mut out, Duration::from_secs(20), |o| o.verdict_counts.contains_key(id));
-        out.verdicts.into_iter().find(|v| v.payload["post_id"] == id).map(|v| v.payload).expect("verdict")
+        collect_until(&collector, &t, &mut out, Duration::from_secs(20), |o| {
+            o.verdict_counts.contains_key(id)
+        });
+        out.verdicts
+            .into_iter()
+            .find(|v| v.payload["post_id"] == id)
+            .map(|v| v.payload)
+            .expect("verdict")
     };
-    let flagged = |v: &serde_json::Value| v["explanation"]["rule_hits"].as_array().unwrap().iter().any(|h| h["rule_id"] == "memory.flagged_contact");
+    let flagged = |v: &serde_json::Value| {
+        v["explanation"]["rule_hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["rule_id"] == "memory.flagged_contact")
+    };
     let text = format!("Hello, message @{handle} about the weekend market stall.");
 
     send_json(&feedback_topic, "f1", decision("fraud")).await;
@@ -265,7 +290,12 @@ async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
             std::thread::sleep(Duration::from_millis(100));
         }
     });
-    send_json(&t.input, "p1", serde_json::json!({"id": "after-fraud", "text": text})).await;
+    send_json(
+        &t.input,
+        "p1",
+        serde_json::json!({"id": "after-fraud", "text": text}),
+    )
+    .await;
     let v = tokio::task::block_in_place(|| verdict_for("after-fraud"));
     assert!(flagged(&v), "confirmed-fraud contact raises the score: {v}");
 
@@ -276,7 +306,12 @@ async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
             std::thread::sleep(Duration::from_millis(100));
         }
     });
-    send_json(&t.input, "p2", serde_json::json!({"id": "after-not-fraud", "text": format!("{text} ")})).await;
+    send_json(
+        &t.input,
+        "p2",
+        serde_json::json!({"id": "after-not-fraud", "text": format!("{text} ")}),
+    )
+    .await;
     let v = tokio::task::block_in_place(|| verdict_for("after-not-fraud"));
     assert!(!flagged(&v), "a not-fraud decision clears it: {v}");
 }

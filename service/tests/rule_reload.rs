@@ -6,15 +6,8 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use scamwatch::config::ScoringConfig;
 use scamwatch::scorer::Scorer;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    scoring: ScoringConfig,
-}
 
 async fn wait_for(scorer: &Scorer, version: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -34,9 +27,9 @@ async fn changed_pack_file_is_swapped_in_and_a_bad_one_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pack.toml");
     std::fs::write(&path, &original).unwrap();
-    let mut cli = Cli::parse_from(["t"]);
-    cli.scoring.rule_pack = path.clone();
-    let scorer = Arc::new(Scorer::from_config(&cli.scoring).unwrap());
+    let mut scoring = ScoringConfig::from_env();
+    scoring.rule_pack = path.clone();
+    let scorer = Arc::new(Scorer::from_config(&scoring).unwrap());
     let first = scorer.pack().version().to_string();
     tokio::spawn(
         scorer

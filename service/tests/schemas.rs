@@ -4,7 +4,6 @@
 
 mod common;
 
-use clap::Parser;
 use common::{repo_root, schema, schema_errors};
 use scamwatch::config::ScoringConfig;
 use scamwatch::decode::{DecodeLimits, PostDecoder};
@@ -12,16 +11,10 @@ use scamwatch::message::{DeadLetterReason, Post, Verdict};
 use scamwatch::scorer::Scorer;
 use serde_json::{Value, json};
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    scoring: ScoringConfig,
-}
-
 fn scorer() -> Scorer {
-    let mut cli = Cli::parse_from(["t"]);
-    cli.scoring.rule_pack = repo_root().join("models/rules/pack.toml");
-    Scorer::from_config(&cli.scoring).unwrap()
+    let mut scoring = ScoringConfig::from_env();
+    scoring.rule_pack = repo_root().join("models/rules/pack.toml");
+    Scorer::from_config(&scoring).unwrap()
 }
 
 fn schema_json(name: &str) -> Value {
