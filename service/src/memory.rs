@@ -1,13 +1,15 @@
-//! Memory across posts (moka caches, bounded and expiring): near-duplicate ads by SimHash of
-//! their normalised text, and contact reputation: how many earlier posts that scored `block`
-//! carried the same handle, number or link.
+//! Memory across posts (moka caches, bounded and expiring): verdicts of exact reposts,
+//! near-duplicate ads by SimHash of their normalised text, and contact reputation: how many
+//! earlier posts that scored `block` (or reviewers confirmed as fraud) carried the same handle,
+//! number or link.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use moka::sync::Cache;
 
-use crate::message::{Contact, ContactKind, Decision, Feedback, RuleHit};
+use crate::message::{Contact, ContactKind, Decision, Feedback, RuleHit, Verdict};
 
 /// Bits of 64 that may differ for two texts to count as near-duplicates (similarity >= 0.95).
 /// Catches reposts with other numbers, handles' digits, emoji or spacing (0 bits after
@@ -57,8 +59,17 @@ pub struct Recall {
     pub near_duplicate: Option<(String, f64)>,
 }
 
-/// Near-duplicate index and contact reputation.
+/// A verdict remembered for reposts of the same normalised text.
+#[derive(Clone)]
+pub struct CachedVerdict {
+    pub post_id: String,
+    pub verdict: Arc<Verdict>,
+}
+
+/// Repost cache, near-duplicate index and contact reputation.
 pub struct Memory {
+    /// Digest of (rule pack version, normalised text) -> the verdict it got.
+    reposts: Cache<[u8; 32], CachedVerdict>,
     /// Four 16-bit bands of the SimHash: two texts within 3 bits share at least one band.
     bands: Cache<(u8, u16), Seen>,
     /// Contact (kind:value) -> number of `block` verdicts it appeared in.
@@ -68,6 +79,10 @@ pub struct Memory {
 impl Memory {
     pub fn new(capacity: u64, ttl: Duration) -> Self {
         Self {
+            reposts: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
             bands: Cache::builder()
                 .max_capacity(capacity * 4)
                 .time_to_live(ttl)
@@ -76,6 +91,30 @@ impl Memory {
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
+        }
+    }
+
+    /// The verdict an identical text got before.
+    pub fn repost(&self, key: &[u8; 32]) -> Option<CachedVerdict> {
+        self.reposts.get(key)
+    }
+
+    /// Remember a verdict for reposts, and count it against its contacts if it blocked.
+    pub fn remember(&self, key: [u8; 32], verdict: &Verdict) {
+        self.record_if_blocked(verdict);
+        self.reposts.insert(
+            key,
+            CachedVerdict {
+                post_id: verdict.post_id.clone(),
+                verdict: Arc::new(verdict.clone()),
+            },
+        );
+    }
+
+    /// Count a blocked verdict (fresh or reused) against each of its contacts.
+    pub fn record_if_blocked(&self, verdict: &Verdict) {
+        if verdict.action == crate::message::Action::Block {
+            self.record_blocked(&verdict.explanation.signals.contacts);
         }
     }
 
@@ -179,8 +218,10 @@ impl Memory {
         match feedback.decision {
             Decision::Fraud => self.count(keys),
             Decision::NotFraud => keys.for_each(|k| self.reputation.invalidate(&k)),
-            Decision::Escalate => {}
+            Decision::Escalate => return,
         }
+        // Cached verdicts may quote the old reputation; decisions are rare next to posts.
+        self.reposts.invalidate_all();
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::config::ScoringConfig;
@@ -34,19 +33,11 @@ pub enum ScorerError {
     Model(#[from] ModelError),
 }
 
-/// A verdict remembered for reposts of the same normalised text.
-#[derive(Clone)]
-struct CachedVerdict {
-    post_id: String,
-    verdict: Arc<Verdict>,
-}
-
 pub struct Scorer {
     pack: ArcSwap<RulePack>,
     model: SharedClassifier,
     thresholds: Thresholds,
     decoder: PostDecoder,
-    reposts: Cache<[u8; 32], CachedVerdict>,
     /// Most sentences occluded to explain a flagged post's model score.
     explain_spans: usize,
     /// Near-duplicates and contact reputation; `None` where posts must be scored independently
@@ -88,10 +79,6 @@ impl Scorer {
                 max_payload_bytes: config.max_payload_bytes,
                 max_text_chars: config.max_text_chars,
             }),
-            reposts: Cache::builder()
-                .max_capacity(config.repost_cache_capacity)
-                .time_to_live(Duration::from_secs(config.repost_cache_ttl_secs.max(1)))
-                .build(),
             explain_spans: config.model_explain_spans,
             memory: Some(Memory::new(
                 config.repost_cache_capacity,
@@ -103,8 +90,6 @@ impl Scorer {
     /// Score every post on its own: no repost reuse, near-duplicate notes or contact reputation.
     pub fn without_memory(mut self) -> Self {
         self.memory = None;
-        self.reposts.invalidate_all();
-        self.reposts = Cache::builder().max_capacity(0).build();
         self
     }
 
@@ -176,7 +161,7 @@ impl Scorer {
         let text = post.full_text();
         let norm = NormalizedText::new(&text);
         let key = repost_key(pack.version(), &norm.text);
-        if let Some(hit) = self.reposts.get(&key) {
+        if let Some(hit) = self.memory.as_ref().and_then(|m| m.repost(&key)) {
             let mut verdict = (*hit.verdict).clone();
             if hit.post_id != post.id {
                 verdict.explanation.repost_of = Some(RepostNote {
@@ -191,7 +176,9 @@ impl Scorer {
                 total_us: micros(started.elapsed()),
             };
             verdict.scored_at = now_rfc3339();
-            self.remember_if_blocked(&verdict);
+            if let Some(memory) = &self.memory {
+                memory.record_if_blocked(&verdict);
+            }
             self.emit_scored(&verdict);
             return verdict;
         }
@@ -290,33 +277,17 @@ impl Scorer {
             elapsed: started.elapsed(),
         }
         .emit();
-        self.remember_if_blocked(&verdict);
-        self.reposts.insert(
-            key,
-            CachedVerdict {
-                post_id: post.id.clone(),
-                verdict: Arc::new(verdict.clone()),
-            },
-        );
+        if let Some(memory) = &self.memory {
+            memory.remember(key, &verdict);
+        }
         self.emit_scored(&verdict);
         verdict
     }
 
-    /// Apply a reviewer's decision to contact reputation. Cached verdicts may quote the old
-    /// reputation, so a decision that changes it empties the repost cache (decisions are rare
-    /// next to posts).
+    /// Apply a reviewer's decision to contact reputation.
     pub fn apply_feedback(&self, feedback: &crate::message::Feedback) {
         if let Some(memory) = &self.memory {
             memory.apply_feedback(feedback);
-            if feedback.decision != crate::message::Decision::Escalate {
-                self.reposts.invalidate_all();
-            }
-        }
-    }
-
-    fn remember_if_blocked(&self, verdict: &Verdict) {
-        if let (Some(memory), crate::message::Action::Block) = (&self.memory, verdict.action) {
-            memory.record_blocked(&verdict.explanation.signals.contacts);
         }
     }
 
