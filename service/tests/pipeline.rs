@@ -254,14 +254,19 @@ async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
         serde_json::json!({"schema": "scamwatch.feedback.v1", "post_id": "earlier", "decision": d, "reviewer": "r1",
             "decided_at": "2026-11-25T00:00:00Z", "contacts": [{"kind": "telegram", "value": handle}]})
     };
-    let feedback_count = |service: &Service, d: &str| -> u64 {
-        let Some((200, body)) = service.get("/metrics") else {
-            return 0;
-        };
+    // Wait until the service has applied one decision of this kind (from its /metrics).
+    let wait_applied = |d: &str| {
         let prefix = format!("scamwatch_feedback_total{{decision=\"{d}\"}} ");
-        body.lines()
-            .find_map(|l| l.strip_prefix(&prefix)?.parse().ok())
-            .unwrap_or(0)
+        let applied = || {
+            service.get("/metrics").is_some_and(|(_, body)| {
+                body.lines()
+                    .any(|l| l.strip_prefix(&prefix).is_some_and(|n| n != "0"))
+            })
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !applied() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     };
     let verdict_for = |id: &str| {
         let mut out = Outputs::default();
@@ -284,12 +289,7 @@ async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
     let text = format!("Hello, message @{handle} about the weekend market stall.");
 
     send_json(&feedback_topic, "f1", decision("fraud")).await;
-    tokio::task::block_in_place(|| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while feedback_count(&service, "fraud") < 1 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
+    tokio::task::block_in_place(|| wait_applied("fraud"));
     send_json(
         &t.input,
         "p1",
@@ -300,12 +300,7 @@ async fn reviewer_feedback_raises_and_clears_a_contacts_reputation() {
     assert!(flagged(&v), "confirmed-fraud contact raises the score: {v}");
 
     send_json(&feedback_topic, "f2", decision("not_fraud")).await;
-    tokio::task::block_in_place(|| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while feedback_count(&service, "not_fraud") < 1 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
+    tokio::task::block_in_place(|| wait_applied("not_fraud"));
     send_json(
         &t.input,
         "p2",
