@@ -350,8 +350,14 @@ impl RulePack {
         })
     }
 
-    /// Run every rule over one post.
-    pub fn evaluate(&self, norm: &NormalizedText<'_>, signals: &Signals) -> RuleOutcome {
+    /// Run the rules over one post. With a (reliably detected) `language`, rules written for
+    /// other languages are skipped; without one, every rule runs.
+    pub fn evaluate(
+        &self,
+        norm: &NormalizedText<'_>,
+        signals: &Signals,
+        language: Option<&str>,
+    ) -> RuleOutcome {
         let text = &norm.text;
         // term matches per rule: (distinct term ids, evidence spans in normalised bytes)
         let mut matched: Vec<TermMatches> = vec![TermMatches::default(); self.rules.len()];
@@ -382,6 +388,11 @@ impl RulePack {
         let mut outcome = RuleOutcome::default();
         for (i, rule) in self.rules.iter().enumerate() {
             let spec = &rule.spec;
+            if let Some(lang) = language
+                && !spec.langs.iter().any(|l| l == "*" || l == lang)
+            {
+                continue;
+            }
             let TermMatches { terms, spans } = &matched[i];
             let term_ok = if !rule.has_terms {
                 true
@@ -596,7 +607,7 @@ requires_any = ["contact.app"]
         let pack = RulePack::parse(PACK).unwrap();
         let norm = NormalizedText::new(text);
         let sig = signals::extract(&norm, &pack.gazetteer, &pack.rates);
-        pack.evaluate(&norm, &sig)
+        pack.evaluate(&norm, &sig, None)
     }
 
     fn ids(o: &RuleOutcome) -> Vec<&str> {
@@ -671,5 +682,25 @@ requires_any = ["contact.app"]
             RulePack::parse(&forward),
             Err(RulePackError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn rules_for_other_languages_are_skipped_when_the_language_is_known() {
+        let zh_only = PACK.replace(
+            "reason = \"destination named only as {places}\"",
+            "reason = \"destination named only as {places}\"\nlangs = [\"zh\"]",
+        );
+        let pack = RulePack::parse(&zh_only).unwrap();
+        let norm = NormalizedText::new("Work in 西港");
+        let sig = signals::extract(&norm, &pack.gazetteer, &pack.rates);
+        let fires = |lang| {
+            pack.evaluate(&norm, &sig, lang)
+                .hits
+                .iter()
+                .any(|h| h.rule_id == "place.vague")
+        };
+        assert!(fires(None), "unknown language: every rule runs");
+        assert!(fires(Some("zh")));
+        assert!(!fires(Some("en")));
     }
 }

@@ -184,7 +184,12 @@ impl Scorer {
         }
 
         let signals = signals::extract(&norm, &pack.gazetteer, &pack.rates);
-        let mut outcome = pack.evaluate(&norm, &signals);
+        let language = signals::detect(&text);
+        let rule_language = language
+            .as_ref()
+            .filter(|l| l.reliable)
+            .map(|l| l.code.as_str());
+        let mut outcome = pack.evaluate(&norm, &signals, rule_language);
         let mut repost_of = None;
         if let Some(memory) = &self.memory {
             let r = pack.reputation;
@@ -244,7 +249,7 @@ impl Scorer {
                 signals,
                 model_score,
                 model_used: model_score.is_some(),
-                language: signals::detect_language(&text),
+                language: language.map(|l| l.code),
                 repost_of,
                 model_evidence: Vec::new(),
             },

@@ -623,9 +623,21 @@ static LANGUAGE_DETECTOR: LazyLock<whatlang::Detector> = LazyLock::new(|| {
 /// Detection reads at most this many chars: enough for a stable answer, bounded cost.
 const LANGUAGE_SAMPLE_CHARS: usize = 300;
 
+/// The language of a post, and whether the detector is sure enough to pick rules by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectedLanguage {
+    /// ISO 639-1 for the target languages, whatlang's ISO 639-3 code otherwise.
+    pub code: String,
+    pub reliable: bool,
+}
+
 /// Language of the text: script shares for Lao, Khmer and Burmese (whatlang has no Lao and is
 /// unreliable on short posts in the other two), whatlang otherwise.
 pub fn detect_language(text: &str) -> Option<String> {
+    detect(text).map(|l| l.code)
+}
+
+pub fn detect(text: &str) -> Option<DetectedLanguage> {
     let sample = match text.char_indices().nth(LANGUAGE_SAMPLE_CHARS) {
         Some((cut, _)) => &text[..cut],
         None => text,
@@ -642,14 +654,20 @@ pub fn detect_language(text: &str) -> Option<String> {
         letters += 1;
     }
     let share = |n: usize| n * 10 > letters.max(1) * 3;
+    let by_script = |code: &str| {
+        Some(DetectedLanguage {
+            code: code.into(),
+            reliable: true,
+        })
+    };
     if share(lao) {
-        return Some("lo".into());
+        return by_script("lo");
     }
     if share(khmer) {
-        return Some("km".into());
+        return by_script("km");
     }
     if share(burmese) {
-        return Some("my".into());
+        return by_script("my");
     }
     let info = LANGUAGE_DETECTOR.detect(sample)?;
     let code = match info.lang() {
@@ -663,9 +681,12 @@ pub fn detect_language(text: &str) -> Option<String> {
         whatlang::Lang::Jpn => "ja",
         whatlang::Lang::Khm => "km",
         whatlang::Lang::Mya => "my",
-        other => return Some(other.code().to_string()),
+        other => other.code(),
     };
-    Some(code.to_string())
+    Some(DetectedLanguage {
+        code: code.to_string(),
+        reliable: info.is_reliable(),
+    })
 }
 
 /// Everything the rules can ask about a post.

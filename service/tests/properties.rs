@@ -87,7 +87,7 @@ proptest! {
     fn every_reported_span_slices_the_original(text in adlike()) {
         let norm = NormalizedText::new(&text);
         let sig = signals::extract(&norm, &PACK.gazetteer, &PACK.rates);
-        let outcome = PACK.evaluate(&norm, &sig);
+        let outcome = PACK.evaluate(&norm, &sig, None);
         for hit in &outcome.hits {
             for ev in &hit.evidence {
                 prop_assert!(slices_original(&text, ev), "rule {} span {:?}", hit.rule_id, ev);
