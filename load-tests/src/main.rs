@@ -373,7 +373,13 @@ fn collect(
         last_output: started,
     };
     let mut last_progress = Instant::now();
-    let mut last_print = Instant::now();
+    let bar = indicatif::ProgressBar::new((expected_ids.len() + expected_dlq.len()) as u64)
+        .with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} outputs  {per_sec}  {elapsed}",
+            )
+            .expect("template"),
+        );
     while (c.seen.len() < expected_ids.len() || c.dlq.len() < expected_dlq.len())
         && last_progress.elapsed() < idle
     {
@@ -393,17 +399,8 @@ fn collect(
                 c.latencies.extend(o.latency_us);
             }
         }
-        if last_print.elapsed() > Duration::from_secs(2) {
-            eprintln!(
-                "  {:>8} / {} verdicts, {:>6} / {} dead letters, {:.0}s",
-                c.seen.len(),
-                expected_ids.len(),
-                c.dlq.len(),
-                expected_dlq.len(),
-                started.elapsed().as_secs_f64()
-            );
-            last_print = Instant::now();
-        }
+        bar.set_position((c.seen.len() + c.dlq.len()) as u64);
     }
+    bar.finish_and_clear();
     c
 }
