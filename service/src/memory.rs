@@ -53,12 +53,6 @@ struct Seen {
     post_id: String,
 }
 
-/// What memory knows about a post.
-pub struct Recall {
-    /// Earlier post with nearly the same text, and the similarity (1 - differing bits / 64).
-    pub near_duplicate: Option<(String, f64)>,
-}
-
 /// A verdict remembered for reposts of the same normalised text.
 #[derive(Clone)]
 pub struct CachedVerdict {
@@ -119,7 +113,8 @@ impl Memory {
     }
 
     /// Look up a near-duplicate of `hash` posted under another id, then remember this post.
-    pub fn near_duplicate(&self, hash: u64, post_id: &str) -> Recall {
+    /// Returns the earlier post and the similarity (1 - differing bits / 64).
+    pub fn near_duplicate(&self, hash: u64, post_id: &str) -> Option<(String, f64)> {
         let bands = (0..4u8).map(|b| (b, (hash >> (16 * b)) as u16));
         let mut best: Option<(String, u32)> = None;
         for key in bands.clone() {
@@ -142,9 +137,7 @@ impl Memory {
                 },
             );
         }
-        Recall {
-            near_duplicate: best.map(|(id, d)| (id, 1.0 - f64::from(d) / 64.0)),
-        }
+        best.map(|(id, d)| (id, 1.0 - f64::from(d) / 64.0))
     }
 
     fn key(contact: &Contact) -> String {
@@ -255,10 +248,9 @@ mod tests {
             .replace("1500", "1800");
         let h1 = simhash(&NormalizedText::new(ad).text);
         let h2 = simhash(&NormalizedText::new(&changed).text);
-        assert!(m.near_duplicate(h1, "a").near_duplicate.is_none());
+        assert!(m.near_duplicate(h1, "a").is_none());
         let (id, similarity) = m
             .near_duplicate(h2, "b")
-            .near_duplicate
             .expect("changed handle is a near-duplicate");
         assert_eq!(id, "a");
         assert!(similarity >= 0.95, "{similarity}");
@@ -268,7 +260,7 @@ mod tests {
             )
             .text,
         );
-        assert!(m.near_duplicate(other, "c").near_duplicate.is_none());
+        assert!(m.near_duplicate(other, "c").is_none());
     }
 
     #[test]

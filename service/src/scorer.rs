@@ -152,7 +152,6 @@ impl Scorer {
         }
     }
 
-    /// Score one decoded post.
     /// Score one decoded post. A failing model degrades to a rules-only verdict (said in the
     /// verdict: `model_used: false`), it never stops the stream.
     pub fn score(&self, post: &Post) -> Verdict {
@@ -161,7 +160,9 @@ impl Scorer {
         let text = post.full_text();
         let norm = NormalizedText::new(&text);
         let key = repost_key(pack.version(), &norm.text);
-        if let Some(hit) = self.memory.as_ref().and_then(|m| m.repost(&key)) {
+        if let Some(memory) = &self.memory
+            && let Some(hit) = memory.repost(&key)
+        {
             let mut verdict = (*hit.verdict).clone();
             if hit.post_id != post.id {
                 verdict.explanation.repost_of = Some(RepostNote {
@@ -176,9 +177,7 @@ impl Scorer {
                 total_us: micros(started.elapsed()),
             };
             verdict.scored_at = now_rfc3339();
-            if let Some(memory) = &self.memory {
-                memory.record_if_blocked(&verdict);
-            }
+            memory.record_if_blocked(&verdict);
             self.emit_scored(&verdict);
             return verdict;
         }
@@ -199,13 +198,12 @@ impl Scorer {
                 outcome.weight_sum += hit.weight;
                 outcome.hits.push(hit);
             }
-            repost_of = memory
-                .near_duplicate(simhash(&norm.text), &post.id)
-                .near_duplicate
-                .map(|(post_id, similarity)| RepostNote {
+            repost_of = memory.near_duplicate(simhash(&norm.text), &post.id).map(
+                |(post_id, similarity)| RepostNote {
                     post_id,
                     similarity,
-                });
+                },
+            );
         }
         let rules_elapsed = started.elapsed();
         StageTimed {

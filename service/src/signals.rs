@@ -633,10 +633,6 @@ pub struct DetectedLanguage {
 
 /// Language of the text: script shares for Lao, Khmer and Burmese (whatlang has no Lao and is
 /// unreliable on short posts in the other two), whatlang otherwise.
-pub fn detect_language(text: &str) -> Option<String> {
-    detect(text).map(|l| l.code)
-}
-
 pub fn detect(text: &str) -> Option<DetectedLanguage> {
     let sample = match text.char_indices().nth(LANGUAGE_SAMPLE_CHARS) {
         Some((cut, _)) => &text[..cut],
@@ -863,15 +859,19 @@ mod tests {
     #[test]
     fn detects_languages() {
         assert_eq!(
-            detect_language("We are hiring customer service staff, salary is high").as_deref(),
+            detect("We are hiring customer service staff, salary is high")
+                .map(|l| l.code)
+                .as_deref(),
             Some("en")
         );
         assert_eq!(
-            detect_language("ຮັບສະໝັກພະນັກງານ ເງິນເດືອນສູງ").as_deref(),
+            detect("ຮັບສະໝັກພະນັກງານ ເງິນເດືອນສູງ").map(|l| l.code).as_deref(),
             Some("lo")
         );
         assert_eq!(
-            detect_language("招聘客服人员，月薪一万五，包吃包住").as_deref(),
+            detect("招聘客服人员，月薪一万五，包吃包住")
+                .map(|l| l.code)
+                .as_deref(),
             Some("zh")
         );
     }
