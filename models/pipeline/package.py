@@ -73,6 +73,28 @@ def numpy_logit(emb: np.ndarray, ids: list[int], w_emb, w_tok, b) -> float:
     return float(emb.astype(np.float64) @ w_emb + w_tok[u].astype(np.float64).sum() / np.sqrt(len(u)) + b)
 
 
+def reference_record(sess, tok, rid, lang, kind, text, a, c):
+    """One reference_scores.jsonl line (batch 1, the service's input convention), plus the raw
+    embedding and logit."""
+    full = tok.encode(common.PREFIX + text, add_special_tokens=True).ids
+    ids = common.head_tail(full)
+    x = np.array([ids], np.int64)
+    logit, emb = sess.run(["logit", "embedding"], {"input_ids": x, "attention_mask": np.ones_like(x)})
+    logit, emb = float(logit[0]), emb[0]
+    rec = {"id": rid, "lang": lang, "kind": kind, "text": text,
+           "n_tokens_untruncated": len(full), "truncated": len(full) > common.MAX_LEN,
+           "input_ids": ids, "logit": round(logit, 6),
+           "prob": round(float(1 / (1 + np.exp(-(a * logit + c)))), 6),
+           "embedding": [round(float(v), 6) for v in emb]}
+    return rec, emb, logit
+
+
+def write_reference(lines: list[dict]) -> None:
+    with open(common.REFERENCE, "w", encoding="utf-8") as f:
+        for r in lines:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
 def session(path: str, threads: int = 2):
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -98,20 +120,10 @@ def main():
     a, c = head["platt"]["a"], head["platt"]["b"]
     lines, max_head_diff = [], 0.0
     for rid, lang, kind, text in REFERENCE_TEXTS:
-        full = tok.encode(common.PREFIX + text, add_special_tokens=True).ids
-        ids = common.head_tail(full)
-        x = np.array([ids], np.int64)
-        logit, emb = sess.run(["logit", "embedding"], {"input_ids": x, "attention_mask": np.ones_like(x)})
-        logit, emb = float(logit[0]), emb[0]
-        max_head_diff = max(max_head_diff, abs(numpy_logit(emb, ids, w_emb, w_tok, b) - logit))
-        lines.append({"id": rid, "lang": lang, "kind": kind, "text": text,
-                      "n_tokens_untruncated": len(full), "truncated": len(full) > common.MAX_LEN,
-                      "input_ids": ids, "logit": round(logit, 6),
-                      "prob": round(float(1 / (1 + np.exp(-(a * logit + c)))), 6),
-                      "embedding": [round(float(v), 6) for v in emb]})
-    with open(common.REFERENCE, "w", encoding="utf-8") as f:
-        for r in lines:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        rec, emb, logit = reference_record(sess, tok, rid, lang, kind, text, a, c)
+        max_head_diff = max(max_head_diff, abs(numpy_logit(emb, rec["input_ids"], w_emb, w_tok, b) - logit))
+        lines.append(rec)
+    write_reference(lines)
     print("wrote %s (%d texts; numpy-head vs onnx logit max |diff| %.2e)" % (common.REFERENCE, len(lines),
                                                                             max_head_diff))
     for r in lines:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # One command to rebuild every model artifact:
 #   models/classifier/{model.int8.onnx,tokenizer.json,model.json,reference_scores.jsonl}, models/MODEL_CARD.md
-# Usage: bash models/pipeline/run.sh [step ...]   (steps: tokenizer convert quantize embed train package evaluate)
-# Env:   SCAMWATCH_DATA (default <repo>/../shared/data), SCAMWATCH_CACHE (default ~/.cache/scamwatch/pipeline),
+# Usage: bash models/pipeline/run.sh [step ...]   (steps: tokenizer convert quantize embed train package trim_vocab evaluate)
+#   package writes the full-vocabulary model; trim_vocab trims the vocabulary of the shipped tokenizer.json and
+#   model.int8.onnx (full copies stay in the cache), checks identical tokenization and scores, and rewrites
+#   reference_scores.jsonl with the trimmed ids
+# Env:   SCAMWATCH_DATA (default <repo>/../shared/data), SCAMWATCH_PIPELINE_CACHE (default ~/.cache/scamwatch/pipeline),
 #        SCAMWATCH_VENV (default ~/.cache/scamwatch/pipeline-venv), SCAMWATCH_THREADS (default 2)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,7 +29,7 @@ fi
 export OMP_NUM_THREADS="${SCAMWATCH_THREADS:-2}"
 STEPS=("$@")
 if [ ${#STEPS[@]} -eq 0 ]; then
-  STEPS=(tokenizer convert quantize embed train package evaluate)
+  STEPS=(tokenizer convert quantize embed train package trim_vocab evaluate)
 fi
 for step in "${STEPS[@]}"; do
   echo "=== $step"

@@ -285,8 +285,11 @@ def main():
     m = E5S.load()
     spec = build_tokenizer_json(m)
     os.makedirs(common.OUT_DIR, exist_ok=True)
-    with open(common.TOKENIZER_JSON, "w", encoding="utf-8") as f:
-        json.dump(spec, f, ensure_ascii=False, separators=(",", ":"))
+    # the full-vocabulary copy stays in the cache: the encoder, head and embedding cache use its ids;
+    # trim_vocab.py later replaces the repo copy with the trimmed vocabulary
+    for path in (common.FULL_TOKENIZER_JSON, common.TOKENIZER_JSON):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(spec, f, ensure_ascii=False, separators=(",", ":"))
     print("wrote %s (%.1f MiB) in %.1fs" % (common.TOKENIZER_JSON, os.path.getsize(common.TOKENIZER_JSON) / 2**20,
                                           time.time() - t0))
     tok = common.load_tokenizer()
