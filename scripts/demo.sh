@@ -2,7 +2,9 @@
 # End to end on a fresh machine: install what is needed, start a Kafka-protocol broker (tansu),
 # build and start scamwatch (rules + the shipped classifier; SCAMWATCH_MODEL=none for rules
 # only), send the sample posts in examples/posts.jsonl (including malformed
-# lines), print the verdicts and dead letters, show /readyz and a few metrics, then stop.
+# lines), print the verdicts and dead letters, show /readyz and a few metrics, queue the flagged
+# posts in the review console (http://127.0.0.1:8090, reviewer "demo", password
+# "demo-password"), then stop. SCAMWATCH_DEMO_KEEP=1 keeps both running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -23,7 +25,12 @@ echo "== building (release)"
 cargo build --release -q -p scamwatch -p scamwatch-load
 ./target/release/scamwatch serve >"$SCAMWATCH_RUN/$tag.log" 2>&1 &
 service=$!
-trap 'kill $service 2>/dev/null || true' EXIT
+SCAMWATCH_REVIEW_LISTEN="${SCAMWATCH_REVIEW_LISTEN:-127.0.0.1:8090}" \
+SCAMWATCH_REVIEW_GROUP_ID="review-$tag" SCAMWATCH_REVIEWERS="demo:demo-password" \
+SCAMWATCH_REVIEW_DATABASE_URL="sqlite://$SCAMWATCH_RUN/$tag-review.db" \
+  ./target/release/scamwatch review >"$SCAMWATCH_RUN/$tag-review.log" 2>&1 &
+review=$!
+trap 'kill $service $review 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   curl -sf "http://$SCAMWATCH_HTTP_ADDR/readyz" >/dev/null && break
   sleep 0.2
@@ -42,6 +49,12 @@ head -1 examples/posts.jsonl | curl -s -X POST -H 'content-type: application/jso
   --data-binary @- "http://$SCAMWATCH_HTTP_ADDR/v1/score" | python3 -m json.tool | head -60
 echo "== metrics"
 curl -s "http://$SCAMWATCH_HTTP_ADDR/metrics" | grep -E '^scamwatch_(messages_out_total|dead_letters_total|verdicts_total)' | grep -v ' 0$'
-kill -TERM $service; wait $service || true
+echo "== review console (http://${SCAMWATCH_REVIEW_LISTEN:-127.0.0.1:8090}, demo / demo-password)"
+sleep 2
+curl -s "http://${SCAMWATCH_REVIEW_LISTEN:-127.0.0.1:8090}/metrics" | grep -E '^scamwatch_review_(pending|verdicts_total)'
+if [ "${SCAMWATCH_DEMO_KEEP:-0}" = 1 ]; then
+  echo "== running; Ctrl-C stops"; wait $service
+fi
+kill -TERM $service $review; wait $service $review || true
 trap - EXIT
 echo "== done (service stopped; broker still running: scripts/broker.sh stop)"

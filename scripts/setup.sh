@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install what scamwatch needs, idempotently: system packages for the Kafka client build, the
-# tansu broker (built once into the cache), and the ONNX Runtime shared library (from the
-# onnxruntime wheel, for the classifier). Safe to run again: it skips what is present.
+# Install what scamwatch needs, idempotently: system packages (Kafka client build, Chromium for
+# the review console's browser test), the tansu broker (built once into the cache), and the
+# ONNX Runtime shared library (from the onnxruntime wheel, for the classifier). Safe to run again: it skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 need_pkgs=()
-for pkg in libssl-dev zlib1g-dev pkg-config; do
+# chromium + chromium-driver: the review console's browser test drives a real headless Chromium.
+for pkg in libssl-dev zlib1g-dev pkg-config chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -85,11 +85,13 @@ pub struct ScoringConfig {
     #[arg(long, env = "SCAMWATCH_MAX_TEXT_CHARS", default_value_t = 50_000)]
     pub max_text_chars: usize,
 
-    /// How many distinct ad texts the repost cache remembers.
+    /// How many distinct ad texts the repost cache remembers. Each entry holds a whole verdict
+    /// (about 4 KB measured), so the default caps the cache near 40 MB; 100,000 grew RSS by
+    /// about 400 MB in the load tests.
     #[arg(
         long,
         env = "SCAMWATCH_REPOST_CACHE_CAPACITY",
-        default_value_t = 100_000
+        default_value_t = 10_000
     )]
     pub repost_cache_capacity: u64,
 
@@ -164,6 +166,16 @@ pub struct HttpConfig {
     /// Bearer token for the /admin endpoints (rule pack reload). Unset: they refuse everyone.
     #[arg(long, env = "SCAMWATCH_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    /// Sustained POST /v1/score requests per second allowed from one client IP address (token
+    /// bucket; beyond it: 429 with Retry-After). 0 = no limit.
+    #[arg(long, env = "SCAMWATCH_RATE_LIMIT_PER_SEC", default_value_t = 50)]
+    pub rate_limit_per_sec: u32,
+
+    /// Requests one client IP address may send at once before the per-second rate applies
+    /// (the token bucket's size). 0 = the same as --rate-limit-per-sec.
+    #[arg(long, env = "SCAMWATCH_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
 }
 
 /// Everything `scamwatch serve` needs.
@@ -178,6 +190,98 @@ pub struct ServeConfig {
     #[command(flatten)]
     #[serde(flatten)]
     pub http: HttpConfig,
+}
+
+/// Everything `scamwatch review` (the review console) needs.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct ReviewConfig {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub kafka: KafkaConfig,
+
+    /// Review database: sqlite://PATH (created if missing) or postgres://USER:PASS@HOST/DB.
+    #[arg(
+        long,
+        env = "SCAMWATCH_REVIEW_DATABASE_URL",
+        default_value = "sqlite://scamwatch-review.db"
+    )]
+    pub database_url: String,
+
+    /// Consumer group the console reads the verdict topic with (separate from the scorers').
+    #[arg(
+        long,
+        env = "SCAMWATCH_REVIEW_GROUP_ID",
+        default_value = "scamwatch-review"
+    )]
+    pub review_group_id: String,
+
+    /// Address the console listens on.
+    #[arg(long, env = "SCAMWATCH_REVIEW_LISTEN", default_value = "0.0.0.0:8090")]
+    pub review_listen: std::net::SocketAddr,
+
+    /// Reviewer accounts as NAME:PASSWORD (repeat the flag, or comma-separate in the env var;
+    /// take it from a secret). Names appear in the audit trail and the feedback topic.
+    #[arg(
+        long = "reviewer",
+        env = "SCAMWATCH_REVIEWERS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub reviewers: Vec<String>,
+
+    /// How long (seconds) a claimed item stays locked to its reviewer.
+    #[arg(long, env = "SCAMWATCH_REVIEW_CLAIM_SECS", default_value_t = 600)]
+    pub claim_secs: u64,
+
+    /// How long (seconds) a reviewer stays logged in.
+    #[arg(long, env = "SCAMWATCH_REVIEW_SESSION_SECS", default_value_t = 12 * 3600)]
+    pub session_secs: u64,
+
+    /// Mark the session cookie Secure (sent over HTTPS only; browsers also accept it from
+    /// http://localhost). Turn off only behind a TLS-terminating proxy that talks plain HTTP
+    /// on a non-local name.
+    #[arg(long, env = "SCAMWATCH_REVIEW_COOKIE_SECURE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+}
+
+impl ReviewConfig {
+    /// Reviewer accounts, `(name, password)`.
+    pub fn accounts(&self) -> Vec<(String, String)> {
+        self.reviewers
+            .iter()
+            .filter_map(|r| r.split_once(':'))
+            .map(|(n, p)| (n.trim().to_string(), p.to_string()))
+            .collect()
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut p = self.kafka.problems();
+        if !(self.database_url.starts_with("sqlite://")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            p.push("database_url must start with sqlite:// or postgres://".into());
+        }
+        if self.review_group_id.trim().is_empty() || self.review_group_id == self.kafka.group_id {
+            p.push("review_group_id must be set and differ from group_id".into());
+        }
+        if self.reviewers.is_empty() {
+            p.push("at least one --reviewer NAME:PASSWORD is required".into());
+        }
+        for r in &self.reviewers {
+            match r.split_once(':') {
+                Some((name, pass)) if !name.trim().is_empty() && pass.len() >= 8 => {}
+                _ => p.push(format!(
+                    "reviewer {:?} must be NAME:PASSWORD with a password of at least 8 characters",
+                    r.split(':').next().unwrap_or_default()
+                )),
+            }
+        }
+        if self.claim_secs == 0 || self.session_secs == 0 {
+            p.push("claim_secs and session_secs must be at least 1".into());
+        }
+        into_result(p)
+    }
 }
 
 impl ScoringConfig {

@@ -5,7 +5,8 @@
 //! dead-letter record). [`scorer`] runs one post through the middle stages for every entry point, with [`memory`]
 //! (near-duplicates, contact reputation);
 //! [`pipeline`] drives the stream with at-least-once delivery; [`api`] serves HTTP; [`config`] and
-//! [`metrics`] serve them all.
+//! [`metrics`] serve them all. [`review`] is the review console (`scamwatch review`): it reads
+//! the verdicts, and reviewers' decisions go back on the feedback topic.
 
 pub mod api;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
+pub mod review;
 pub mod rules;
 pub mod scorer;
 pub mod signals;

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use scamwatch::api::{self, ApiState};
-use scamwatch::config::{self, ScoringConfig, ServeConfig};
+use scamwatch::config::{self, ReviewConfig, ScoringConfig, ServeConfig};
 use scamwatch::scorer::Scorer;
 use scamwatch::source::{self, KafkaContext, Readiness};
 use scamwatch::{feedback, pipeline, sink};
@@ -63,6 +63,34 @@ enum Command {
     /// title, lang, source, meta.kind, meta.split): precision, recall, F1, PR-AUC, calibration,
     /// per-language/source/kind tables and per-rule precision/recall.
     Eval(EvalArgs),
+    /// Serve the review console: queue every review/block verdict from the verdict topic in a
+    /// database (SQLite file or PostgreSQL), let reviewers decide, and publish each decision to
+    /// the feedback topic.
+    Review(ReviewConfig),
+    /// Reviewer decisions as data.
+    #[command(subcommand)]
+    Feedback(FeedbackCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum FeedbackCommand {
+    /// Write final reviewer decisions joined with their posts as labelled JSONL (the training
+    /// data's format: id, source, lang, label, title, text, meta) to FILE or stdout.
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    /// Review database (as for `scamwatch review`).
+    #[arg(
+        long,
+        env = "SCAMWATCH_REVIEW_DATABASE_URL",
+        default_value = "sqlite://scamwatch-review.db"
+    )]
+    database_url: String,
+    /// Output file (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, serde::Serialize, serde::Deserialize)]
@@ -115,6 +143,8 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(config) => serve(config),
         Command::Score(args) => score(args),
         Command::Eval(args) => eval(args),
+        Command::Review(config) => review(config),
+        Command::Feedback(FeedbackCommand::Export(args)) => export(args),
     }
 }
 
@@ -137,6 +167,8 @@ fn with_file(
             let scoring = config::apply_file(a.scoring, sub_matches, sub, path)?;
             Command::Eval(EvalArgs { scoring, ..a })
         }
+        Command::Review(c) => Command::Review(config::apply_file(c, sub_matches, sub, path)?),
+        other @ Command::Feedback(_) => other,
     })
 }
 
@@ -186,7 +218,7 @@ fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(addr = %config.http.http_addr, input = %config.kafka.input_topic, group = %config.kafka.group_id, rule_pack = scorer.pack().version(), model = scorer.model_version().unwrap_or("none"), "scamwatch serving");
         let http_shutdown = CancellationToken::new();
         let http = tokio::spawn({
-            let app = api::router(Arc::new(state), config.http.http_body_limit);
+            let app = api::app(Arc::new(state), &config.http);
             let stop = http_shutdown.clone();
             async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await }
         });
@@ -204,6 +236,81 @@ fn serve(config: ServeConfig) -> anyhow::Result<()> {
         http_shutdown.cancel();
         http.await??;
         tracing::info!("scamwatch stopped cleanly");
+        Ok(())
+    })
+}
+
+fn review(config: ReviewConfig) -> anyhow::Result<()> {
+    use scamwatch::review::{consume, publish, store::ReviewStore, web};
+    config.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = ReviewStore::connect(&config.database_url)
+            .await
+            .context("opening the review database")?;
+        let readiness = Arc::new(Readiness::default());
+        readiness.broker_up.store(true, Ordering::Relaxed);
+        let context = KafkaContext { readiness: readiness.clone() };
+        let consumer = Arc::new(
+            consume::consumer(&config.kafka, &config.review_group_id, context.clone())
+                .context("creating the verdict consumer")?,
+        );
+        let producer = sink::producer(&config.kafka, context).context("creating the feedback producer")?;
+        let shutdown = CancellationToken::new();
+        tokio::spawn(wait_for_signal(shutdown.clone()));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let consuming = tokio::spawn(consume::run(store.clone(), consumer, shutdown.clone()));
+        let publishing = tokio::spawn(publish::run(
+            store.clone(),
+            producer,
+            config.kafka.feedback_topic.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        ));
+        let state = web::ConsoleState {
+            store: store.clone(),
+            accounts: config.accounts(),
+            claim_ms: (config.claim_secs * 1000) as i64,
+            session_ms: (config.session_secs * 1000) as i64,
+            cookie_secure: config.cookie_secure,
+            publish: wake,
+            readiness,
+        };
+        let listener = tokio::net::TcpListener::bind(config.review_listen)
+            .await
+            .with_context(|| format!("binding the review console to {}", config.review_listen))?;
+        tracing::info!(addr = %config.review_listen, verdicts = %config.kafka.verdict_topic, feedback = %config.kafka.feedback_topic, group = %config.review_group_id, "review console serving");
+        axum::serve(listener, web::router(Arc::new(state)))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await?;
+        consuming.await?;
+        publishing.await?;
+        store.close().await;
+        tracing::info!("review console stopped cleanly");
+        Ok(())
+    })
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<()> {
+    use scamwatch::review::{export::write_jsonl, store::ReviewStore};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let store = ReviewStore::connect(&args.database_url)
+            .await
+            .context("opening the review database")?;
+        let written = match &args.out {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                write_jsonl(&store, std::io::BufWriter::new(file)).await?
+            }
+            None => write_jsonl(&store, std::io::stdout().lock()).await?,
+        };
+        eprintln!("{written} labelled post(s) exported");
         Ok(())
     })
 }

@@ -38,10 +38,7 @@ pub struct Post {
 impl Post {
     /// Title and body as one text: what the rules and the model read. Evidence offsets index it.
     pub fn full_text(&self) -> String {
-        match self.title.as_deref().map(str::trim) {
-            Some(title) if !title.is_empty() => format!("{title}\n{}", self.text),
-            _ => self.text.clone(),
-        }
+        title_and_text(self.title.as_deref(), &self.text)
     }
 }
 
@@ -77,6 +74,56 @@ pub struct Verdict {
     pub versions: Versions,
     pub timing: Timing,
     pub scored_at: String,
+    /// The post itself, carried on `review` and `block` verdicts so a reviewer (and the review
+    /// console) sees exactly what was judged without joining the input topic. Absent on
+    /// `allow` verdicts to keep the verdict topic small.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<JudgedPost>,
+}
+
+/// The judged post's text and provenance, as given on input. Evidence offsets index
+/// [`JudgedPost::full_text`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgedPost {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+impl From<&Post> for JudgedPost {
+    fn from(post: &Post) -> Self {
+        Self {
+            text: post.text.clone(),
+            title: post.title.clone(),
+            platform: post.platform.clone(),
+            author_id: post.author_id.clone(),
+            url: post.url.clone(),
+            created_at: post.created_at.clone(),
+        }
+    }
+}
+
+impl JudgedPost {
+    /// The text the verdict's evidence offsets index (same rule as [`Post::full_text`]).
+    pub fn full_text(&self) -> String {
+        title_and_text(self.title.as_deref(), &self.text)
+    }
+}
+
+fn title_and_text(title: Option<&str>, text: &str) -> String {
+    match title.map(str::trim) {
+        Some(title) if !title.is_empty() => format!("{title}\n{text}"),
+        _ => text.to_string(),
+    }
 }
 
 /// Why the verdict is what it is, written for a human reviewer.
@@ -268,10 +315,11 @@ pub enum DeadLetterReason {
     UnsupportedSchemaVersion,
     EmptyText,
     TextTooLong,
+    ControlCharacters,
 }
 
 impl DeadLetterReason {
-    pub const ALL: [DeadLetterReason; 8] = [
+    pub const ALL: [DeadLetterReason; 9] = [
         DeadLetterReason::EmptyPayload,
         DeadLetterReason::PayloadTooLarge,
         DeadLetterReason::NotUtf8,
@@ -280,6 +328,7 @@ impl DeadLetterReason {
         DeadLetterReason::UnsupportedSchemaVersion,
         DeadLetterReason::EmptyText,
         DeadLetterReason::TextTooLong,
+        DeadLetterReason::ControlCharacters,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -292,6 +341,7 @@ impl DeadLetterReason {
             DeadLetterReason::UnsupportedSchemaVersion => "unsupported_schema_version",
             DeadLetterReason::EmptyText => "empty_text",
             DeadLetterReason::TextTooLong => "text_too_long",
+            DeadLetterReason::ControlCharacters => "control_characters",
         }
     }
 }

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::message::{Action, DeadLetterReason, Decision};
@@ -155,6 +155,13 @@ impl Metrics {
             .expect("register");
         m.registry
             .register(Box::new(m.http_requests.clone()))
+            .expect("register");
+        // These two were missing from /metrics until the review console's tests looked.
+        m.registry
+            .register(Box::new(m.feedback.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.rule_pack_reloads.clone()))
             .expect("register");
         // Pre-create label sets so dashboards see zeros rather than gaps.
         for reason in DeadLetterReason::ALL {
@@ -363,6 +370,139 @@ impl InternalEvent for FeedbackRejected<'_> {
             offset = self.offset,
             error = self.error,
             "feedback message skipped"
+        );
+    }
+}
+
+/// The review console's metrics (`scamwatch review`), in the same registry.
+pub struct ReviewMetrics {
+    pub verdicts: IntCounterVec,
+    pub decisions: IntCounterVec,
+    pub pending: IntGauge,
+    pub oldest_pending_age_seconds: IntGauge,
+    pub feedback_published: IntCounter,
+    pub precision: GaugeVec,
+}
+
+pub static REVIEW_METRICS: LazyLock<ReviewMetrics> = LazyLock::new(|| {
+    let m = ReviewMetrics {
+        verdicts: IntCounterVec::new(
+            Opts::new(
+                "review_verdicts_total",
+                "Verdicts consumed by the review console, by outcome",
+            ),
+            &["outcome"],
+        )
+        .expect("metric"),
+        decisions: IntCounterVec::new(
+            Opts::new("review_decisions_total", "Reviewer decisions, by decision"),
+            &["decision"],
+        )
+        .expect("metric"),
+        pending: IntGauge::new("review_pending", "Items waiting for a final decision")
+            .expect("metric"),
+        oldest_pending_age_seconds: IntGauge::new(
+            "review_oldest_pending_age_seconds",
+            "Age of the oldest item waiting for a final decision",
+        )
+        .expect("metric"),
+        feedback_published: IntCounter::new(
+            "review_feedback_published_total",
+            "Decisions acknowledged on the feedback topic",
+        )
+        .expect("metric"),
+        precision: GaugeVec::new(
+            Opts::new(
+                "review_precision",
+                "Share of decided items confirmed as fraud, per rule or language",
+            ),
+            &["by", "key"],
+        )
+        .expect("metric"),
+    };
+    let registry = &METRICS.registry;
+    registry
+        .register(Box::new(m.verdicts.clone()))
+        .expect("register");
+    registry
+        .register(Box::new(m.decisions.clone()))
+        .expect("register");
+    registry
+        .register(Box::new(m.pending.clone()))
+        .expect("register");
+    registry
+        .register(Box::new(m.oldest_pending_age_seconds.clone()))
+        .expect("register");
+    registry
+        .register(Box::new(m.feedback_published.clone()))
+        .expect("register");
+    registry
+        .register(Box::new(m.precision.clone()))
+        .expect("register");
+    m
+});
+
+/// A verdict read from the verdict topic by the review console.
+pub struct ReviewVerdictConsumed<'a> {
+    pub post_id: Option<&'a str>,
+    /// queued, duplicate, not_flagged or invalid.
+    pub outcome: &'static str,
+}
+
+impl InternalEvent for ReviewVerdictConsumed<'_> {
+    fn emit(self) {
+        REVIEW_METRICS
+            .verdicts
+            .with_label_values(&[self.outcome])
+            .inc();
+        tracing::debug!(
+            post_id = self.post_id,
+            outcome = self.outcome,
+            "verdict consumed for review"
+        );
+    }
+}
+
+/// A reviewer decided an item.
+pub struct ReviewDecided<'a> {
+    pub item_id: i64,
+    pub post_id: &'a str,
+    pub reviewer: &'a str,
+    pub decision: Decision,
+}
+
+impl InternalEvent for ReviewDecided<'_> {
+    fn emit(self) {
+        let decision = match self.decision {
+            Decision::Fraud => "fraud",
+            Decision::NotFraud => "not_fraud",
+            Decision::Escalate => "escalate",
+        };
+        REVIEW_METRICS
+            .decisions
+            .with_label_values(&[decision])
+            .inc();
+        tracing::info!(
+            item_id = self.item_id,
+            post_id = self.post_id,
+            reviewer = self.reviewer,
+            decision,
+            "review decision recorded"
+        );
+    }
+}
+
+/// A decision reached the feedback topic.
+pub struct FeedbackPublished<'a> {
+    pub post_id: &'a str,
+}
+
+impl InternalEvent for FeedbackPublished<'_> {
+    fn emit(self) {
+        REVIEW_METRICS.feedback_published.inc();
+        tracing::info!(
+            post_id = self.post_id,
+            "decision published to the feedback topic"
         );
     }
 }

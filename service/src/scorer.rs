@@ -179,7 +179,7 @@ impl Scorer {
             verdict.scored_at = now_rfc3339();
             memory.record_if_blocked(&verdict);
             self.emit_scored(&verdict);
-            return verdict;
+            return with_post(verdict, post);
         }
 
         let signals = signals::extract(&norm, &pack.gazetteer, &pack.rates);
@@ -262,6 +262,7 @@ impl Scorer {
                 total_us: micros(started.elapsed()),
             },
             scored_at: now_rfc3339(),
+            post: None,
         };
         if verdict.action != crate::message::Action::Allow
             && let (Some(model), Some(p)) = (&self.model, model_score)
@@ -284,7 +285,7 @@ impl Scorer {
             memory.remember(key, &verdict);
         }
         self.emit_scored(&verdict);
-        verdict
+        with_post(verdict, post)
     }
 
     /// Apply a reviewer's decision to contact reputation.
@@ -376,6 +377,12 @@ fn repost_key(pack_version: &str, normalized: &str) -> [u8; 32] {
         h.update([b' ']);
     }
     h.finalize().into()
+}
+
+/// Flagged verdicts carry the post so reviewers see what was judged; allow verdicts stay small.
+fn with_post(mut verdict: Verdict, post: &Post) -> Verdict {
+    verdict.post = (verdict.action != crate::message::Action::Allow).then(|| post.into());
+    verdict
 }
 
 fn micros(d: Duration) -> u64 {

@@ -1,0 +1,476 @@
+//! HTTP of the review console: sign-in with server-side sessions (HttpOnly, SameSite=Strict,
+//! Secure cookies), a CSRF token on every state-changing form, the queue / item / stats pages,
+//! claims and decisions, plus `/healthz`, `/readyz` and `/metrics`. A strict Content Security
+//! Policy backs up the escaping in [`super::pages`].
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::Markup;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use tokio::sync::Notify;
+
+use super::store::{QueueFilter, ReviewStore, Session, StoreError};
+use super::{now_ms, pages, stats};
+use crate::message::Decision;
+use crate::metrics::{InternalEvent, METRICS, ReviewDecided};
+use crate::source::Readiness;
+
+const COOKIE: &str = "scamwatch_review";
+
+pub struct ConsoleState {
+    pub store: ReviewStore,
+    /// `(name, password)` of every reviewer.
+    pub accounts: Vec<(String, String)>,
+    pub claim_ms: i64,
+    pub session_ms: i64,
+    pub cookie_secure: bool,
+    /// Wakes the feedback publisher after a decision.
+    pub publish: Arc<Notify>,
+    pub readiness: Arc<Readiness>,
+}
+
+pub fn router(state: Arc<ConsoleState>) -> Router {
+    Router::new()
+        .route("/", get(queue))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/next", post(next))
+        .route("/items/{id}", get(item))
+        .route("/items/{id}/claim", post(claim))
+        .route("/items/{id}/release", post(release))
+        .route("/items/{id}/decision", post(decide))
+        .route("/stats", get(stats_page))
+        .route("/static/review.css", get(css))
+        .route("/static/review.js", get(js))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    response
+}
+
+/// Failures of a console request.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("sign in first")]
+    SignedOut { redirect: bool },
+    #[error("the form's CSRF token does not match your session; reload the page")]
+    Csrf,
+    #[error("no such item")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ConsoleError::SignedOut { redirect: true } => {
+                return Redirect::to("/login").into_response();
+            }
+            ConsoleError::SignedOut { .. } => StatusCode::UNAUTHORIZED,
+            ConsoleError::Csrf => StatusCode::FORBIDDEN,
+            ConsoleError::NotFound => StatusCode::NOT_FOUND,
+            ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ConsoleError::Store(error) => {
+                tracing::error!(%error, "review database error");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let message = match &self {
+            ConsoleError::Store(_) => "the review database failed; try again".to_string(),
+            other => other.to_string(),
+        };
+        (
+            status,
+            pages::page(
+                "Error",
+                None,
+                None,
+                maud::html! { h1 { (status) } p.error { (message) } },
+            ),
+        )
+            .into_response()
+    }
+}
+
+/// A signed-in reviewer (from the session cookie).
+pub struct SignedIn {
+    token: String,
+    session: Session,
+}
+
+impl FromRequestParts<Arc<ConsoleState>> for SignedIn {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ConsoleState>,
+    ) -> Result<Self, Self::Rejection> {
+        let signed_out = ConsoleError::SignedOut {
+            redirect: parts.method == Method::GET,
+        };
+        let Some(token) = session_cookie(parts) else {
+            return Err(signed_out);
+        };
+        match state.store.session(&token, now_ms()).await? {
+            Some(session) => Ok(SignedIn { token, session }),
+            None => Err(signed_out),
+        }
+    }
+}
+
+fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+impl SignedIn {
+    fn check_csrf(&self, token: &str) -> Result<(), ConsoleError> {
+        if bool::from(token.as_bytes().ct_eq(self.session.csrf.as_bytes())) {
+            Ok(())
+        } else {
+            Err(ConsoleError::Csrf)
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.session.reviewer
+    }
+}
+
+async fn login_page() -> Markup {
+    pages::login(None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<Arc<ConsoleState>>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ConsoleError> {
+    // Compare against every account so timing does not reveal which names exist.
+    let mut ok = false;
+    for (name, password) in &state.accounts {
+        let pass_ok = bool::from(form.password.as_bytes().ct_eq(password.as_bytes()));
+        ok |= pass_ok && *name == form.name;
+    }
+    if !ok {
+        tracing::warn!("failed review console sign-in");
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            pages::login(Some("Unknown reviewer or wrong password.")),
+        )
+            .into_response());
+    }
+    let (token, _) = state
+        .store
+        .create_session(&form.name, now_ms(), state.session_ms)
+        .await?;
+    let secure = if state.cookie_secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        state.session_ms / 1000
+    );
+    tracing::info!(reviewer = %form.name, "reviewer signed in");
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, ConsoleError> {
+    who.check_csrf(&form.csrf)?;
+    state.store.end_session(&who.token).await?;
+    let clear = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
+}
+
+/// Fixed notices (never reflected text).
+fn notice(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
+        "decided" => "Decision recorded and queued for the feedback topic.",
+        "empty" => "Nothing left to claim with these filters.",
+        "lost" => "Someone else claimed this item first.",
+        "claim-expired" => "Your claim expired or was taken over; claim the item again.",
+        "released" => "Claim released.",
+        "already-decided" => "This item was already decided.",
+        _ => return None,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct QueueQuery {
+    #[serde(flatten)]
+    filter: QueueFilter,
+    notice: Option<String>,
+}
+
+async fn queue(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+    Query(q): Query<QueueQuery>,
+) -> Result<Markup, ConsoleError> {
+    let rows = state.store.queue(&q.filter, 200).await?;
+    let counts = state.store.counts().await?;
+    let facets = state.store.facets().await?;
+    Ok(pages::queue(pages::QueuePage {
+        reviewer: who.name(),
+        csrf: &who.session.csrf,
+        filter: &q.filter,
+        rows: &rows,
+        counts: &counts,
+        facets: &facets,
+        now_ms: now_ms(),
+        notice: notice(q.notice.as_deref()),
+    }))
+}
+
+#[derive(Deserialize)]
+struct NextForm {
+    csrf: String,
+    #[serde(flatten)]
+    filter: QueueFilter,
+}
+
+async fn next(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+    Form(form): Form<NextForm>,
+) -> Result<Redirect, ConsoleError> {
+    who.check_csrf(&form.csrf)?;
+    let claimed = state
+        .store
+        .claim_next(&form.filter, who.name(), now_ms(), state.claim_ms)
+        .await?;
+    Ok(match claimed {
+        Some(id) => Redirect::to(&format!("/items/{id}")),
+        None => Redirect::to("/?notice=empty"),
+    })
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    notice: Option<String>,
+}
+
+async fn item(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Markup, ConsoleError> {
+    let item = state.store.item(id).await?.ok_or(ConsoleError::NotFound)?;
+    let audit = state.store.audit(id).await?;
+    let shared = state.store.sharing_contacts(id).await?;
+    Ok(pages::item(pages::ItemPage {
+        reviewer: who.name(),
+        csrf: &who.session.csrf,
+        item: &item,
+        audit: &audit,
+        shared: &shared,
+        now_ms: now_ms(),
+        notice: notice(q.notice.as_deref()),
+    }))
+}
+
+async fn claim(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, ConsoleError> {
+    who.check_csrf(&form.csrf)?;
+    let won = state
+        .store
+        .claim(id, who.name(), now_ms(), state.claim_ms)
+        .await?;
+    Ok(Redirect::to(&if won {
+        format!("/items/{id}")
+    } else {
+        format!("/items/{id}?notice=lost")
+    }))
+}
+
+async fn release(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Redirect, ConsoleError> {
+    who.check_csrf(&form.csrf)?;
+    state.store.release(id, who.name()).await?;
+    Ok(Redirect::to(&format!("/items/{id}?notice=released")))
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    csrf: String,
+    decision: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    labels: String,
+}
+
+async fn decide(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+    Path(id): Path<i64>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Redirect, ConsoleError> {
+    who.check_csrf(&form.csrf)?;
+    let decision = match form.decision.as_str() {
+        "fraud" => Decision::Fraud,
+        "not_fraud" => Decision::NotFraud,
+        "escalate" => Decision::Escalate,
+        _ => {
+            return Err(ConsoleError::BadRequest(
+                "decision must be fraud, not_fraud or escalate",
+            ));
+        }
+    };
+    let note = Some(form.note.trim()).filter(|n| !n.is_empty());
+    let labels: Vec<String> = form
+        .labels
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let now = now_ms();
+    let entry = match state
+        .store
+        .decide(id, who.name(), decision, note, &labels, now)
+        .await
+    {
+        Ok(entry) => entry,
+        Err(StoreError::NotClaimed(_)) => {
+            return Ok(Redirect::to(&format!("/items/{id}?notice=claim-expired")));
+        }
+        Err(StoreError::AlreadyDecided(_)) => {
+            return Ok(Redirect::to(&format!("/items/{id}?notice=already-decided")));
+        }
+        Err(StoreError::NoSuchItem(_)) => return Err(ConsoleError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    ReviewDecided {
+        item_id: entry.item_id,
+        post_id: &entry.post_id,
+        reviewer: who.name(),
+        decision,
+    }
+    .emit();
+    state.publish.notify_one();
+    // Straight on to the next item: deciding should take seconds, not clicks.
+    let next = state
+        .store
+        .claim_next(&QueueFilter::default(), who.name(), now, state.claim_ms)
+        .await?;
+    Ok(Redirect::to(&match next {
+        Some(next) => format!("/items/{next}?notice=decided"),
+        None => "/?notice=decided".to_string(),
+    }))
+}
+
+async fn stats_page(
+    State(state): State<Arc<ConsoleState>>,
+    who: SignedIn,
+) -> Result<Markup, ConsoleError> {
+    let s = stats::compute(&state.store, now_ms()).await?;
+    stats::export_metrics(&s);
+    Ok(pages::stats(who.name(), &who.session.csrf, &s))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("static/review.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("static/review.js"),
+    )
+}
+
+async fn readyz(State(state): State<Arc<ConsoleState>>) -> Response {
+    let mut problems: Vec<&str> = Vec::new();
+    if state.store.counts().await.is_err() {
+        problems.push("review database unreachable");
+    }
+    if !state.readiness.joined.load(Ordering::Relaxed) {
+        problems.push("verdict consumer has not joined its group");
+    }
+    if !state.readiness.broker_up.load(Ordering::Relaxed) {
+        problems.push("brokers unreachable");
+    }
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({ "ready": problems.is_empty(), "problems": problems })),
+    )
+        .into_response()
+}
+
+async fn metrics(State(state): State<Arc<ConsoleState>>) -> Response {
+    if let Ok(s) = stats::compute(&state.store, now_ms()).await {
+        stats::export_metrics(&s);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        METRICS.render(),
+    )
+        .into_response()
+}
