@@ -59,7 +59,7 @@ pub fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
         .set("batch.num.messages", "1")
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
-        .set("message.max.bytes", "2000000")
+        .set("message.max.bytes", "16000000")
         .set("queue.buffering.max.messages", "200000")
         .create()?)
 }
@@ -142,6 +142,8 @@ impl Collector {
             .set("group.id", format!("collector-{}", now_us()))
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
+            // Latency is measured on read: do not let the broker hold a fetch for up to 500 ms.
+            .set("fetch.wait.max.ms", "10")
             .create()?;
         consumer.subscribe(topics)?;
         Ok(Self { consumer })

@@ -106,11 +106,26 @@ impl PostDecoder {
 
     /// Checks shared with the HTTP API, which receives already-parsed posts.
     pub fn check_text(&self, post: Post) -> Result<Post, DecodeError> {
-        if post.text.trim().is_empty() {
+        if !post.text.chars().any(is_visible) {
             return Err(DecodeError::new(
                 DeadLetterReason::EmptyText,
-                "text is empty or whitespace",
+                "text is empty, whitespace or invisible characters only",
             ));
+        }
+        for (field, value) in [("text", Some(&post.text)), ("title", post.title.as_ref())] {
+            if let Some((at, c)) = value.and_then(|v| {
+                v.chars()
+                    .enumerate()
+                    .find(|(_, c)| is_forbidden_control(*c))
+            }) {
+                return Err(DecodeError::new(
+                    DeadLetterReason::ControlCharacters,
+                    format!(
+                        "{field} holds control character U+{:04X} at char {at}",
+                        c as u32
+                    ),
+                ));
+            }
         }
         let chars = post.text.chars().count();
         if chars > self.limits.max_text_chars {
@@ -130,6 +145,27 @@ impl PostDecoder {
         let bytes = serde_json::to_vec(value).expect("a Value always serialises");
         self.decode(Some(&bytes))
     }
+}
+
+/// C0 controls other than tab, line feed, vertical tab, form feed and carriage return, and DEL.
+/// No person types them; NUL in particular truncates C strings and is refused by PostgreSQL
+/// `text`, so a post holding one is dead-lettered for a person to look at rather than scored.
+/// C1 controls (U+0080-U+009F) are let through: they are what mis-decoded Windows-1252
+/// punctuation turns into in real posts.
+fn is_forbidden_control(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{e}'..='\u{1f}' | '\u{7f}')
+}
+
+/// A char a reader can see: not whitespace, not a control, not a zero-width or bidi format
+/// character. A text without one has nothing to score.
+fn is_visible(c: char) -> bool {
+    !(c.is_whitespace()
+        || c.is_control()
+        || matches!(c,
+            '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{180e}'
+            | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}'
+            | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'))
 }
 
 #[cfg(test)]
@@ -196,6 +232,158 @@ mod tests {
             d.decode(Some(deep.as_bytes())).unwrap_err().reason,
             DeadLetterReason::NotJson
         );
+    }
+
+    /// One assertion per kind of the load-test corpus beyond the original eight reasons, with
+    /// hand-written payloads (the 1 KiB / 100-char limits of `decoder()`).
+    #[test]
+    fn each_malformed_kind_gets_its_reason() {
+        use DeadLetterReason::*;
+        let cases: &[(&str, &[u8], DeadLetterReason)] = &[
+            ("truncated_json", br#"{"id":"a","text":"cut"#, NotJson),
+            (
+                "trailing_garbage",
+                br#"{"id":"a","text":"x"} more"#,
+                NotJson,
+            ),
+            (
+                "utf8_bom",
+                b"\xef\xbb\xbf{\"id\":\"a\",\"text\":\"x\"}",
+                NotJson,
+            ),
+            (
+                "nul_byte_raw",
+                b"{\"id\":\"a\",\"text\":\"a\x00b\"}",
+                NotJson,
+            ),
+            (
+                "lone_surrogate",
+                br#"{"id":"a","text":"a\ud800b"}"#,
+                NotJson,
+            ),
+            (
+                "number_out_of_range",
+                br#"{"id":"a","text":"x","metadata":{"v":1e400}}"#,
+                NotJson,
+            ),
+            (
+                "latin1_text",
+                b"{\"id\":\"a\",\"text\":\"caf\xe9\"}",
+                NotUtf8,
+            ),
+            (
+                "missing_text",
+                br#"{"id":"a","title":"t"}"#,
+                SchemaViolation,
+            ),
+            (
+                "text_not_string",
+                br#"{"id":"a","text":{"h":1}}"#,
+                SchemaViolation,
+            ),
+            ("null_text", br#"{"id":"a","text":null}"#, SchemaViolation),
+            ("empty_id", br#"{"id":"","text":"x"}"#, SchemaViolation),
+            (
+                "top_level_array",
+                br#"[{"id":"a","text":"x"}]"#,
+                SchemaViolation,
+            ),
+            ("top_level_scalar", b"42", SchemaViolation),
+            ("top_level_null", b"null", SchemaViolation),
+            (
+                "huge_array",
+                br#"{"id":"a","text":[1,1,1,1,1,1,1,1]}"#,
+                SchemaViolation,
+            ),
+            (
+                "invisible_text",
+                "{\"id\":\"a\",\"text\":\"\u{200b}\u{feff}\u{202e}\u{2067}\u{a0}\"}".as_bytes(),
+                EmptyText,
+            ),
+            (
+                "nul_in_text",
+                br#"{"id":"a","text":"Tele\u0000gram"}"#,
+                ControlCharacters,
+            ),
+            (
+                "escape_in_text",
+                br#"{"id":"a","text":"ok\u001bok"}"#,
+                ControlCharacters,
+            ),
+            (
+                "nul_in_title",
+                br#"{"id":"a","text":"ok","title":"a\u0000"}"#,
+                ControlCharacters,
+            ),
+        ];
+        for (kind, payload, want) in cases {
+            assert_eq!(reason(payload), *want, "{kind}");
+        }
+        let long_id = format!(r#"{{"id":"{}","text":"x"}}"#, "i".repeat(300));
+        assert_eq!(reason(long_id.as_bytes()), SchemaViolation, "id_too_long");
+        let d = PostDecoder::new(DecodeLimits {
+            max_payload_bytes: 262_144,
+            max_text_chars: 50_000,
+        });
+        let big = vec![b'x'; 10 * 1024 * 1024];
+        assert_eq!(
+            d.decode(Some(&big)).unwrap_err().reason,
+            PayloadTooLarge,
+            "huge_10mb"
+        );
+        let nested = |depth: usize| {
+            format!(
+                r#"{{"id":"a","text":"x","metadata":{}1{}}}"#,
+                r#"{"a":"#.repeat(depth),
+                "}".repeat(depth)
+            )
+        };
+        assert_eq!(
+            d.decode(Some(nested(200).as_bytes())).unwrap_err().reason,
+            NotJson,
+            "deep_nesting_in_metadata"
+        );
+        assert!(
+            d.decode(Some(nested(100).as_bytes())).is_ok(),
+            "nested_metadata"
+        );
+    }
+
+    #[test]
+    fn hostile_but_valid_text_is_accepted() {
+        for text in [
+            "Robert'); DROP TABLE posts;-- ' OR '1'='1",
+            "<script>alert(1)</script><img src=x onerror=alert(1)>",
+            "${jndi:ldap://x/a} %s%n ../../etc/passwd\r\n{\"level\":\"ERROR\"}",
+            "\u{202e}abc\u{202c} مرحبا \u{2067}שלום\u{2069}",
+            "a\u{301}\u{316}\u{35c}\u{301}\u{316}",
+            "👨‍👩‍👧‍👦🇰🇭👍🏽 tab\tand\x0bvertical\x0cform feed",
+            "mis-decoded \u{92}quote\u{92} (C1 controls pass)",
+        ] {
+            let payload =
+                serde_json::to_vec(&serde_json::json!({"id": "a", "text": text})).unwrap();
+            assert!(decoder().decode(Some(&payload)).is_ok(), "{text:?}");
+        }
+    }
+
+    /// Every kind in the load-test corpus gets the outcome the corpus promises, at the service's
+    /// default limits (the black-box test checks the same through a broker).
+    #[test]
+    fn the_load_test_corpus_kinds_get_their_outcomes() {
+        use scamwatch_load::corpus::{Outcome, every_kind, kind};
+        let d = PostDecoder::new(DecodeLimits {
+            max_payload_bytes: 262_144,
+            max_text_chars: 50_000,
+        });
+        for (name, g) in every_kind(1) {
+            let got = d.decode(g.payload.as_deref());
+            match kind(name).unwrap().outcome {
+                Outcome::DeadLetter(reason) => {
+                    assert_eq!(got.unwrap_err().reason.as_str(), reason, "{name}")
+                }
+                Outcome::Verdict => assert!(got.is_ok(), "{name}: {got:?}"),
+            }
+        }
     }
 
     #[test]

@@ -93,7 +93,6 @@ pub async fn run(
             let ready = match item {
                 Ok(msg) => {
                     MessageReceived.emit();
-                    readiness.broker_up.store(true, Ordering::Relaxed);
                     Some(msg.detach())
                 }
                 Err(e) => {

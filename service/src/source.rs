@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
@@ -22,7 +23,7 @@ use crate::metrics::{InternalEvent, KafkaClientError};
 pub struct Readiness {
     /// The consumer has received a partition assignment (possibly empty) from the group.
     pub joined: AtomicBool,
-    /// No "all brokers down" since the last successful broker interaction.
+    /// A broker answered the last probe (see [`consumer`]), and no "all brokers down" since.
     pub broker_up: AtomicBool,
     /// A rule pack is loaded.
     pub rules_loaded: AtomicBool,
@@ -141,7 +142,51 @@ pub fn consumer(config: &KafkaConfig, context: KafkaContext) -> Result<PostConsu
         ("queued.max.messages.kbytes", "16384"),
     ];
     let base = client_config(config, &defaults);
+    let readiness = context.readiness.clone();
     let consumer: PostConsumer = base.create_with_context(context)?;
     consumer.subscribe(&[&config.input_topic])?;
+    spawn_broker_probe(config, readiness)?;
     Ok(consumer)
+}
+
+/// The probe's context: its connection errors repeat what the consumer and producer report.
+struct QuietContext;
+
+impl ClientContext for QuietContext {
+    fn log(&self, _level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        tracing::debug!(fac, log_message, "broker probe");
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "broker probe");
+    }
+}
+
+impl ConsumerContext for QuietContext {}
+
+/// How often the broker probe asks for metadata, and how long it waits for an answer.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Keep `readiness.broker_up` in step with whether a broker answers a metadata request, from a
+/// client and thread of its own: the consumer's callbacks are served only while the pipeline
+/// polls it, which stops when in-flight records cannot be acknowledged (as in an outage), and
+/// nothing else would mark the brokers reachable again after an outage on an idle topic. The
+/// probe ends when it holds the last reference to `readiness`.
+fn spawn_broker_probe(config: &KafkaConfig, readiness: Arc<Readiness>) -> Result<(), KafkaError> {
+    let probe: BaseConsumer<QuietContext> =
+        client_config(config, &[]).create_with_context(QuietContext)?;
+    let topic = config.input_topic.clone();
+    std::thread::Builder::new()
+        .name("broker-probe".into())
+        .spawn(move || {
+            while Arc::strong_count(&readiness) > 1 {
+                let up = probe.fetch_metadata(Some(&topic), PROBE_TIMEOUT).is_ok();
+                if readiness.broker_up.swap(up, Ordering::Relaxed) != up {
+                    tracing::info!(brokers_reachable = up, "broker probe");
+                }
+                std::thread::sleep(PROBE_EVERY);
+            }
+        })
+        .map_err(|e| KafkaError::ClientCreation(format!("spawning the broker probe: {e}")))?;
+    Ok(())
 }

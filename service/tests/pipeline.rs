@@ -14,9 +14,16 @@ use scamwatch_load::kafka::{self, Collector};
 async fn ten_thousand_posts_every_one_answered_and_valid() {
     let brokers = broker();
     let t = topics(&brokers, "blackbox", 4).await;
-    let messages: Vec<_> = (0..10_000)
+    // The random mix, plus one message of every malformed or hostile kind (the 10 MB one too).
+    let mut messages: Vec<_> = (0..10_000)
         .map(|i| corpus::generate(11, i, Mix::default()))
         .collect();
+    let every = corpus::every_kind(11);
+    let kind_of: HashMap<String, &str> = every
+        .iter()
+        .map(|(name, g)| (g.key.clone(), *name))
+        .collect();
+    messages.extend(every.into_iter().map(|(_, g)| g));
     let expected = expected_ids(&messages);
     let bad: HashMap<String, &'static str> = messages
         .iter()
@@ -25,11 +32,16 @@ async fn ten_thousand_posts_every_one_answered_and_valid() {
             _ => None,
         })
         .collect();
-    let kinds: std::collections::HashSet<_> = bad.values().collect();
+    let kinds = corpus::MALFORMED_KINDS
+        .iter()
+        .filter(|k| matches!(k.outcome, corpus::Outcome::DeadLetter(_)))
+        .count();
     assert!(
-        kinds.len() >= 8,
-        "corpus must hold at least 8 kinds of malformed input: {kinds:?}"
+        kinds >= 20,
+        "corpus must hold at least 20 kinds of malformed input, has {kinds}"
     );
+    let reasons: std::collections::HashSet<_> = bad.values().collect();
+    assert!(reasons.len() >= 9, "every dead-letter reason: {reasons:?}");
 
     let producer = kafka::producer(&brokers).unwrap();
     kafka::produce_all(&producer, &t.input, &messages, 500)
@@ -60,14 +72,25 @@ async fn ten_thousand_posts_every_one_answered_and_valid() {
         missing.len(),
         &missing[..missing.len().min(5)]
     );
+    // Hostile but valid posts (SQL, script, zalgo, RTL and emoji floods ...) are scored, never
+    // dead-lettered.
+    for (key, name) in &kind_of {
+        if !bad.contains_key(key) {
+            assert!(
+                !out.dead_letters.contains_key(key),
+                "{name} is a valid post but went to the DLQ"
+            );
+        }
+    }
 
     // Every malformed message is in the DLQ with the right reason and Connect-style headers.
     for (key, reason) in &bad {
+        let kind = kind_of.get(key).copied().unwrap_or("random mix");
         let letter = out
             .dead_letters
             .get(key)
-            .unwrap_or_else(|| panic!("malformed message {key} ({reason}) not in the DLQ"));
-        assert_eq!(letter.payload["reason"], *reason, "{key}");
+            .unwrap_or_else(|| panic!("malformed message {key} ({kind}, {reason}) not in the DLQ"));
+        assert_eq!(letter.payload["reason"], *reason, "{key} ({kind})");
         assert_eq!(
             letter
                 .headers
