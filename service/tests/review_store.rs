@@ -27,11 +27,24 @@ async fn backends() -> Vec<(String, tempfile::TempDir)> {
             let admin = sqlx::AnyPool::connect(&base)
                 .await
                 .expect("connecting to PostgreSQL");
-            let name = format!("review_{}", scamwatch_load::kafka::now_us());
-            sqlx::query(&format!("CREATE DATABASE {name}"))
+            // Unique per process and call: tests run in parallel and may start in the same µs.
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!(
+                "review_{}_{}_{n}",
+                std::process::id(),
+                scamwatch_load::kafka::now_us()
+            );
+            // Concurrent CREATE DATABASE can fail while another copies template1: retry.
+            let mut attempts = 0;
+            while let Err(e) = sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&admin)
                 .await
-                .unwrap();
+            {
+                attempts += 1;
+                assert!(attempts < 50, "CREATE DATABASE {name}: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
             admin.close().await;
             let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
             urls.push((url, tempfile::tempdir().unwrap()));
