@@ -253,27 +253,9 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
             .as_str()
             .ends_with("/login")
     );
-    client
-        .find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("wrong password")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "input[name=name]", "alice").await;
+    type_into(&client, "input[name=password]", "wrong password").await;
+    click(&client, "form.login button").await;
     wait_for(&client, "p.error").await;
     let error = client
         .find(Locator::Css("p.error"))
@@ -283,27 +265,9 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
         .await
         .unwrap();
     assert!(error.contains("wrong password"), "{error}");
-    client
-        .find(Locator::Css("input[name=name]"))
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys("correct horse")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.login button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "input[name=name]", "alice").await;
+    type_into(&client, "input[name=password]", "correct horse").await;
+    click(&client, "form.login button").await;
 
     // The queue: oldest first, all three there.
     wait_for(&client, "table.queue").await;
@@ -364,13 +328,7 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
     );
 
     // Claim with "c", decide fraud with "f" (keyboard shortcuts).
-    client
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .send_keys("c")
-        .await
-        .unwrap();
+    press(&client, "c").await;
     wait_for(&client, "#decide-fraud").await;
     client
         .screenshot()
@@ -378,20 +336,13 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
         .map(|png| std::fs::write(common::repo_root().join("target/review-console.png"), png))
         .unwrap()
         .unwrap();
-    client
-        .find(Locator::Css("textarea[name=note]"))
-        .await
-        .unwrap()
-        .send_keys("same recruiter as last week")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .send_keys("f")
-        .await
-        .unwrap();
+    type_into(
+        &client,
+        "textarea[name=note]",
+        "same recruiter as last week",
+    )
+    .await;
+    press(&client, "f").await;
 
     // Into the database (audit trail) ...
     let scam_id = id_of("scam-1");
@@ -529,6 +480,27 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
         2
     );
     assert_eq!(store.audit(scam_id).await.unwrap(), audit);
+}
+
+async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    field.send_keys(text).await.unwrap();
+}
+
+/// A keyboard shortcut, typed with the page (not a field) focused.
+async fn press(client: &fantoccini::Client, key: &str) {
+    type_into(client, "body", key).await;
+}
+
+async fn click(client: &fantoccini::Client, css: &str) {
+    let button = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    button.click().await.unwrap();
 }
 
 async fn wait_for(client: &fantoccini::Client, css: &str) {
