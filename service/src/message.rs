@@ -408,9 +408,33 @@ pub enum Decision {
     Escalate,
 }
 
+impl Decision {
+    /// The wire name (`schemas/feedback.v1.json`), also used as a metric label and in the review
+    /// database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Fraud => "fraud",
+            Decision::NotFraud => "not_fraud",
+            Decision::Escalate => "escalate",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackContact {
     pub kind: ContactKind,
     pub value: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Decision;
+
+    #[test]
+    fn decision_names_are_the_wire_names() {
+        for d in [Decision::Fraud, Decision::NotFraud, Decision::Escalate] {
+            assert_eq!(serde_json::to_value(d).unwrap(), d.as_str());
+        }
+    }
 }

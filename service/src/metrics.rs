@@ -341,11 +341,7 @@ pub struct FeedbackApplied<'a> {
 
 impl InternalEvent for FeedbackApplied<'_> {
     fn emit(self) {
-        let decision = match self.decision {
-            Decision::Fraud => "fraud",
-            Decision::NotFraud => "not_fraud",
-            Decision::Escalate => "escalate",
-        };
+        let decision = self.decision.as_str();
         METRICS.feedback.with_label_values(&[decision]).inc();
         tracing::info!(
             post_id = self.post_id,
@@ -473,11 +469,7 @@ pub struct ReviewDecided<'a> {
 
 impl InternalEvent for ReviewDecided<'_> {
     fn emit(self) {
-        let decision = match self.decision {
-            Decision::Fraud => "fraud",
-            Decision::NotFraud => "not_fraud",
-            Decision::Escalate => "escalate",
-        };
+        let decision = self.decision.as_str();
         REVIEW_METRICS
             .decisions
             .with_label_values(&[decision])

@@ -75,14 +75,6 @@ impl Status {
     }
 }
 
-pub fn decision_str(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Fraud => "fraud",
-        Decision::NotFraud => "not_fraud",
-        Decision::Escalate => "escalate",
-    }
-}
-
 /// What happened to a consumed verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingested {
@@ -211,6 +203,12 @@ impl ReviewStore {
         }
         migrator.run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// Whether the database answers (for `/readyz`; cheaper than any real query).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     pub async fn close(&self) {
@@ -474,7 +472,7 @@ impl ReviewStore {
         .bind(id)
         .bind(&item.row.post_id)
         .bind(reviewer)
-        .bind(decision_str(decision))
+        .bind(decision.as_str())
         .bind(previous.as_str())
         .bind(note.map(str::to_string))
         .bind(&labels_text)
@@ -498,7 +496,7 @@ impl ReviewStore {
             item_id: id,
             post_id: item.row.post_id.clone(),
             reviewer: reviewer.to_string(),
-            decision: decision_str(decision).to_string(),
+            decision: decision.as_str().to_string(),
             previous_status: previous.as_str().to_string(),
             note: note.map(str::to_string),
             labels: labels.to_vec(),

@@ -443,7 +443,7 @@ async fn js() -> impl IntoResponse {
 
 async fn readyz(State(state): State<Arc<ConsoleState>>) -> Response {
     let mut problems: Vec<&str> = Vec::new();
-    if state.store.counts().await.is_err() {
+    if state.store.ping().await.is_err() {
         problems.push("review database unreachable");
     }
     if !state.readiness.joined.load(Ordering::Relaxed) {
