@@ -149,6 +149,40 @@ pub fn write_png(path: &Path, title: &str, buckets: &[Bucket]) -> anyhow::Result
     draw(path, title, buckets, text).map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))
 }
 
+type Panel<'a> = ChartContext<
+    'a,
+    BitMapBackend<'a>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// One chart of the figure: time on x from 0, `y_desc` from 0 on y; caption, axis labels and
+/// mesh only when a font is available.
+fn panel<'a>(
+    area: &DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    (x_max, y_max): (f64, f64),
+    text: bool,
+) -> Result<Panel<'a>, Box<dyn std::error::Error>> {
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(15);
+    if text {
+        builder
+            .caption(caption, ("sans-serif", 18))
+            .x_label_area_size(35)
+            .y_label_area_size(70);
+    }
+    let mut chart = builder.build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
+    if text {
+        chart
+            .configure_mesh()
+            .x_desc("seconds since start")
+            .y_desc(y_desc)
+            .draw()?;
+    }
+    Ok(chart)
+}
+
 fn draw(path: &Path, title: &str, buckets: &[Bucket], text: bool) -> DrawResult {
     let root = BitMapBackend::new(path, (1200, 800)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -168,22 +202,13 @@ fn draw(path: &Path, title: &str, buckets: &[Bucket], text: bool) -> DrawResult 
         ("p99", RGBColor(214, 39, 40), |b| b.p99_ms),
     ];
     {
-        let mut builder = ChartBuilder::on(&top);
-        builder.margin(15);
-        if text {
-            builder
-                .caption("end-to-end latency per bucket (ms)", ("sans-serif", 18))
-                .x_label_area_size(35)
-                .y_label_area_size(70);
-        }
-        let mut chart = builder.build_cartesian_2d(0f64..t_max, 0f64..lat_max)?;
-        if text {
-            chart
-                .configure_mesh()
-                .x_desc("seconds since start")
-                .y_desc("ms")
-                .draw()?;
-        }
+        let mut chart = panel(
+            &top,
+            "end-to-end latency per bucket (ms)",
+            "ms",
+            (t_max, lat_max),
+            text,
+        )?;
         for (name, color, f) in series {
             let points = buckets
                 .iter()
@@ -206,25 +231,13 @@ fn draw(path: &Path, title: &str, buckets: &[Bucket], text: bool) -> DrawResult 
         }
     }
     {
-        let mut builder = ChartBuilder::on(&bottom);
-        builder.margin(15);
-        if text {
-            builder
-                .caption(
-                    "throughput (verdicts + dead letters per second)",
-                    ("sans-serif", 18),
-                )
-                .x_label_area_size(35)
-                .y_label_area_size(70);
-        }
-        let mut chart = builder.build_cartesian_2d(0f64..t_max, 0f64..thr_max)?;
-        if text {
-            chart
-                .configure_mesh()
-                .x_desc("seconds since start")
-                .y_desc("outputs/s")
-                .draw()?;
-        }
+        let mut chart = panel(
+            &bottom,
+            "throughput (verdicts + dead letters per second)",
+            "outputs/s",
+            (t_max, thr_max),
+            text,
+        )?;
         chart.draw_series(LineSeries::new(
             buckets.iter().map(|b| (b.t_secs, b.per_sec)),
             RGBColor(44, 160, 44).stroke_width(2),

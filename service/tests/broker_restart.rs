@@ -13,7 +13,7 @@ use common::*;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::FutureProducer;
 use scamwatch_load::corpus::{self, Mix};
-use scamwatch_load::kafka::{self, Collector};
+use scamwatch_load::kafka;
 
 /// Posts produced before the service starts (a backlog it is still scoring when the broker
 /// stops), and after the broker is back.
@@ -196,12 +196,8 @@ async fn broker_restart_readiness_follows_and_nothing_is_lost() {
     kafka::produce_all(&producer, &t.input, after_restart, 1000)
         .await
         .unwrap();
-    let collector = Collector::new(&brokers, &[&t.verdicts]).unwrap();
-    let mut out = Outputs::default();
-    tokio::task::block_in_place(|| {
-        collect_until(&collector, &t, &mut out, Duration::from_secs(60), |o| {
-            o.verdict_counts.len() >= expected.len()
-        })
+    let out = tokio::task::block_in_place(|| {
+        common::collect_verdicts(&brokers, &t, &expected, Duration::from_secs(60))
     });
     let missing = out.missing_verdicts(expected.iter());
     if !missing.is_empty() {

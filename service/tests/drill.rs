@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use scamwatch_load::corpus::{self, Mix};
-use scamwatch_load::kafka::{self, Collector};
+use scamwatch_load::kafka;
 
 /// The failure drill of the production-readiness issue: SIGKILL the service five times during a
 /// 100,000-post run; every post still gets a verdict. Duplicates are reported.
@@ -41,12 +41,8 @@ async fn five_sigkills_during_a_hundred_thousand_posts_lose_nothing() {
         service.kill();
     }
     let service = Service::start(&brokers, &t, &[]);
-    let collector = Collector::new(&brokers, &[&t.verdicts]).unwrap();
-    let mut out = Outputs::default();
-    tokio::task::block_in_place(|| {
-        collect_until(&collector, &t, &mut out, Duration::from_secs(60), |o| {
-            o.verdict_counts.len() >= expected.len()
-        })
+    let out = tokio::task::block_in_place(|| {
+        common::collect_verdicts(&brokers, &t, &expected, Duration::from_secs(60))
     });
     let missing = out.missing_verdicts(expected.iter());
     println!(

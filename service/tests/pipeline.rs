@@ -226,12 +226,8 @@ async fn sigkill_and_sigterm_mid_stream_lose_nothing() {
     );
     if !missing.is_empty() {
         // Tell a lost verdict from a missed read: re-read the verdict topic from the start.
-        let fresh = Collector::new(&brokers, &[&t.verdicts]).unwrap();
-        let mut again = Outputs::default();
-        tokio::task::block_in_place(|| {
-            collect_until(&fresh, &t, &mut again, Duration::from_secs(10), |o| {
-                o.verdict_counts.len() >= expected.len()
-            })
+        let again = tokio::task::block_in_place(|| {
+            common::collect_verdicts(&brokers, &t, &expected, Duration::from_secs(10))
         });
         let still = again.missing_verdicts(missing.iter());
         panic!(

@@ -13,10 +13,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{ClientBuilder, Locator};
 use rdkafka::producer::FutureRecord;
 use rdkafka::util::Timeout;
-use scamwatch::config::ScoringConfig;
-use scamwatch::message::{Action, Post, Verdict};
 use scamwatch::review::store::{QueueFilter, ReviewStore};
-use scamwatch::scorer::Scorer;
 use scamwatch_load::kafka::{Collector, create_topics, now_us};
 
 struct Console {
@@ -75,24 +72,6 @@ impl Drop for Driver {
     }
 }
 
-fn scorer() -> Scorer {
-    let mut scoring = ScoringConfig::from_env();
-    scoring.model = "none".into();
-    scoring.rule_pack = common::repo_root().join("models/rules/pack.toml");
-    Scorer::from_config(&scoring).unwrap().without_memory()
-}
-
-fn verdict(scorer: &Scorer, id: &str, title: Option<&str>, text: &str) -> Verdict {
-    let mut post = serde_json::json!({"id": id, "text": text, "platform": "jobboard"});
-    if let Some(title) = title {
-        post["title"] = title.into();
-    }
-    let post: Post = serde_json::from_value(post).unwrap();
-    let v = scorer.score(&post);
-    assert_ne!(v.action, Action::Allow, "fixture {id} must be flagged");
-    v
-}
-
 async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -134,8 +113,8 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
     let db_url = format!("sqlite://{}", dir.path().join("review.db").display());
 
     // Two flagged verdicts on the topic: an ordinary compound ad, and a hostile one.
-    let scorer = scorer();
-    let scam = verdict(
+    let scorer = common::rules_only_scorer();
+    let scam = common::flagged_verdict(
         &scorer,
         "scam-1",
         Some("URGENT HIRING customer service"),
@@ -143,7 +122,7 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
     );
     let hostile_text =
         format!("<script>alert('xss')</script><img src=x onerror=alert(1)> \u{202E}gnirih{SCAM}");
-    let hostile = verdict(
+    let hostile = common::flagged_verdict(
         &scorer,
         "hostile-1",
         Some("</title><script>alert(2)</script>"),
@@ -190,7 +169,7 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
     .await;
     // A 1 MB post, written straight into the database (bigger than a Kafka message may be).
     let huge_text = format!("{SCAM} {}", "<b>zalgơ̶̢ ".repeat(80_000));
-    let huge = verdict(&scorer, "huge-1", None, &huge_text);
+    let huge = common::flagged_verdict(&scorer, "huge-1", None, &huge_text);
     assert!(huge.post.as_ref().unwrap().text.len() > 1_000_000);
     store
         .ingest(&huge, scamwatch::review::now_ms())

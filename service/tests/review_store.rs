@@ -6,7 +6,6 @@ mod common;
 
 use std::sync::Arc;
 
-use scamwatch::config::ScoringConfig;
 use scamwatch::message::{Action, Decision, Feedback, Post, Verdict};
 use scamwatch::review::export::write_jsonl;
 use scamwatch::review::store::{Ingested, QueueFilter, ReviewStore, StoreError};
@@ -54,36 +53,25 @@ async fn backends() -> Vec<(String, tempfile::TempDir)> {
     urls
 }
 
-fn scorer() -> Scorer {
-    let mut scoring = ScoringConfig::from_env();
-    scoring.model = "none".into();
-    scoring.rule_pack = common::repo_root().join("models/rules/pack.toml");
-    Scorer::from_config(&scoring).unwrap().without_memory()
-}
-
 fn post(id: &str, text: &str) -> Post {
     serde_json::from_value(serde_json::json!({"id": id, "text": text, "platform": "jobboard"}))
         .unwrap()
 }
 
 fn flagged(scorer: &Scorer, id: &str) -> Verdict {
-    let v = scorer.score(&post(
+    common::flagged_verdict(
+        scorer,
         id,
+        None,
         "URGENT HIRING customer service in Sihanoukville, Cambodia. Salary USD 1,500/month, \
          free food and accommodation, free flight ticket, no experience needed. \
          Contact Telegram @hr_amy_kh88",
-    ));
-    assert_ne!(
-        v.action,
-        Action::Allow,
-        "the fixture must be flagged: {v:?}"
-    );
-    v
+    )
 }
 
 #[tokio::test]
 async fn flagged_verdicts_are_queued_once_and_allow_verdicts_not_at_all() {
-    let scorer = scorer();
+    let scorer = common::rules_only_scorer();
     for (url, _dir) in backends().await {
         let store = ReviewStore::connect(&url).await.unwrap();
         let v = flagged(&scorer, "p1");
@@ -131,7 +119,7 @@ async fn flagged_verdicts_are_queued_once_and_allow_verdicts_not_at_all() {
 
 #[tokio::test]
 async fn two_reviewers_racing_for_one_item_exactly_one_wins() {
-    let scorer = scorer();
+    let scorer = common::rules_only_scorer();
     for (url, _dir) in backends().await {
         let store = Arc::new(ReviewStore::connect(&url).await.unwrap());
         for round in 0..20 {
@@ -194,7 +182,7 @@ async fn two_reviewers_racing_for_one_item_exactly_one_wins() {
 
 #[tokio::test]
 async fn decisions_are_audited_and_queued_for_the_feedback_topic_and_survive_a_restart() {
-    let scorer = scorer();
+    let scorer = common::rules_only_scorer();
     for (url, _dir) in backends().await {
         let verdict = flagged(&scorer, "audited");
         let id = {
@@ -307,7 +295,7 @@ async fn decisions_are_audited_and_queued_for_the_feedback_topic_and_survive_a_r
 
 #[tokio::test]
 async fn sessions_expire_and_contacts_link_related_posts() {
-    let scorer = scorer();
+    let scorer = common::rules_only_scorer();
     for (url, _dir) in backends().await {
         let store = ReviewStore::connect(&url).await.unwrap();
         let (token, session) = store.create_session("alice", 0, MINUTE).await.unwrap();

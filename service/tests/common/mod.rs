@@ -243,6 +243,53 @@ pub fn collect_until(
     }
 }
 
+/// Read the verdict topic from its start until every one of `expected` ids has a verdict or
+/// nothing new arrives for `idle`.
+pub fn collect_verdicts(
+    brokers: &str,
+    t: &Topics,
+    expected: &HashSet<String>,
+    idle: Duration,
+) -> Outputs {
+    let collector = Collector::new(brokers, &[&t.verdicts]).unwrap();
+    let mut out = Outputs::default();
+    collect_until(&collector, t, &mut out, idle, |o| {
+        o.verdict_counts.len() >= expected.len()
+    });
+    out
+}
+
+/// A rules-only scorer without cross-post memory, so each fixture is judged on its own.
+pub fn rules_only_scorer() -> scamwatch::scorer::Scorer {
+    let mut scoring = scamwatch::config::ScoringConfig::from_env();
+    scoring.model = "none".into();
+    scoring.rule_pack = repo_root().join("models/rules/pack.toml");
+    scamwatch::scorer::Scorer::from_config(&scoring)
+        .unwrap()
+        .without_memory()
+}
+
+/// `scorer`'s verdict on a job-board post that the fixture requires to be flagged.
+pub fn flagged_verdict(
+    scorer: &scamwatch::scorer::Scorer,
+    id: &str,
+    title: Option<&str>,
+    text: &str,
+) -> scamwatch::message::Verdict {
+    let mut post = serde_json::json!({"id": id, "text": text, "platform": "jobboard"});
+    if let Some(title) = title {
+        post["title"] = title.into();
+    }
+    let post: scamwatch::message::Post = serde_json::from_value(post).unwrap();
+    let v = scorer.score(&post);
+    assert_ne!(
+        v.action,
+        scamwatch::message::Action::Allow,
+        "fixture {id} must be flagged: {v:?}"
+    );
+    v
+}
+
 /// A compiled schema from `schemas/`.
 pub fn schema(name: &str) -> jsonschema::Validator {
     let text =
