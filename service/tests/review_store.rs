@@ -69,6 +69,18 @@ fn flagged(scorer: &Scorer, id: &str) -> Verdict {
     )
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_opening_a_new_database_at_once_all_succeed() {
+    // The console and a second process (a replica, `feedback export`) may both create the
+    // schema of a new database.
+    for (url, _dir) in backends().await {
+        let opened = futures::future::join_all((0..4).map(|_| ReviewStore::connect(&url))).await;
+        for store in opened {
+            store.unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+    }
+}
+
 #[tokio::test]
 async fn flagged_verdicts_are_queued_once_and_allow_verdicts_not_at_all() {
     let scorer = common::rules_only_scorer();

@@ -201,7 +201,14 @@ impl ReviewStore {
                 .execute(&pool)
                 .await?;
         }
-        migrator.run(&pool).await?;
+        // sqlx has no migration lock for SQLite: two processes opening a new file at once both
+        // try migration 1 and the loser fails on "table already exists". Each migration commits
+        // with its bookkeeping row, so running the migrator again finds it applied.
+        if let Err(first) = migrator.run(&pool).await {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            tracing::debug!(error = %first, "migrating again (another process migrated first?)");
+            migrator.run(&pool).await?;
+        }
         Ok(Self { pool })
     }
 
