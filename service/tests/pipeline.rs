@@ -195,10 +195,10 @@ async fn sigkill_and_sigterm_mid_stream_lose_nothing() {
         service.wait_outputs(3_000, Duration::from_secs(60)),
         "run 1 made no progress"
     );
-    service.kill();
+    tokio::task::block_in_place(|| service.crash());
 
-    // Run 2: joins once the killed member's session expires, then is stopped with SIGTERM
-    // mid-stream: it must drain and exit 0.
+    // Run 2: takes over the killed member's partitions once its session has expired, then is
+    // stopped with SIGTERM mid-stream: it must drain and exit 0.
     let mut service = Service::start(&brokers, &t, &[]);
     assert!(
         service.wait_outputs(3_000, Duration::from_secs(60)),

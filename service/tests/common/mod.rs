@@ -113,6 +113,19 @@ impl Service {
         let _ = self.child.wait();
     }
 
+    /// SIGKILL, then wait out the consumer-group session (`session.timeout.ms`, 10 s in
+    /// `source.rs`) so the broker has expired the dead member before the next process joins.
+    ///
+    /// Why: tansu 0.6 keeps a dead *leader* in a formed group. A member that joins before the
+    /// session expires gets the group re-formed around the dead leader's old assignment (0
+    /// partitions for the newcomer), and the later expiry drops the dead member without a new
+    /// generation, so the newcomer is never given partitions (it sat idle in about 1 of 5 runs).
+    /// Apache Kafka re-elects the leader instead; nothing in the service depends on this wait.
+    pub fn crash(&mut self) {
+        self.kill();
+        std::thread::sleep(Duration::from_secs(11));
+    }
+
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
