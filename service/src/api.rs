@@ -136,6 +136,16 @@ impl ClientRateLimit {
         })
     }
 
+    /// `per_minute` requests per minute per client, in bursts of up to `per_minute`; `None` (no
+    /// limit) when `per_minute` is 0. For rare, guessable requests such as sign-in attempts.
+    pub fn per_minute(per_minute: u32) -> Option<Self> {
+        let per_minute = NonZeroU32::new(per_minute)?;
+        Some(Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            checks: AtomicU64::new(0),
+        })
+    }
+
     /// `Ok` to go ahead, or how long this client must wait.
     pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
         // Forget idle clients now and then so the table stays as small as the active set.

@@ -237,6 +237,15 @@ pub struct ReviewConfig {
     #[arg(long, env = "SCAMWATCH_REVIEW_SESSION_SECS", default_value_t = 12 * 3600)]
     pub session_secs: u64,
 
+    /// Sign-in attempts allowed per minute from one client address (successful or not),
+    /// against password guessing; 0 turns the limit off.
+    #[arg(
+        long,
+        env = "SCAMWATCH_REVIEW_LOGIN_ATTEMPTS_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub login_attempts_per_minute: u32,
+
     /// Mark the session cookie Secure (sent over HTTPS only; browsers also accept it from
     /// http://localhost). Turn off only behind a TLS-terminating proxy that talks plain HTTP
     /// on a non-local name.

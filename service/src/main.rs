@@ -241,7 +241,9 @@ fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 fn review(config: ReviewConfig) -> anyhow::Result<()> {
+    use scamwatch::api::ClientRateLimit;
     use scamwatch::review::{consume, publish, store::ReviewStore, web};
+    use std::net::SocketAddr;
     config.validate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -275,6 +277,7 @@ fn review(config: ReviewConfig) -> anyhow::Result<()> {
             claim_ms: (config.claim_secs * 1000) as i64,
             session_ms: (config.session_secs * 1000) as i64,
             cookie_secure: config.cookie_secure,
+            login_limit: ClientRateLimit::per_minute(config.login_attempts_per_minute),
             publish: wake,
             readiness,
         };
@@ -282,7 +285,10 @@ fn review(config: ReviewConfig) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding the review console to {}", config.review_listen))?;
         tracing::info!(addr = %config.review_listen, verdicts = %config.kafka.verdict_topic, feedback = %config.kafka.feedback_topic, group = %config.review_group_id, "review console serving");
-        axum::serve(listener, web::router(Arc::new(state)))
+        axum::serve(
+            listener,
+            web::router(Arc::new(state)).into_make_service_with_connect_info::<SocketAddr>(),
+        )
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await?;
         consuming.await?;

@@ -3,10 +3,11 @@
 //! claims and decisions, plus `/healthz`, `/readyz` and `/metrics`. A strict Content Security
 //! Policy backs up the escaping in [`super::pages`].
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +20,7 @@ use tokio::sync::Notify;
 
 use super::store::{QueueFilter, ReviewStore, Session, StoreError};
 use super::{now_ms, pages, stats};
+use crate::api::ClientRateLimit;
 use crate::message::Decision;
 use crate::metrics::{InternalEvent, METRICS, ReviewDecided};
 use crate::source::Readiness;
@@ -32,6 +34,9 @@ pub struct ConsoleState {
     pub claim_ms: i64,
     pub session_ms: i64,
     pub cookie_secure: bool,
+    /// Sign-in attempts per client address (`None`: unlimited). Serve the router with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so clients are told apart.
+    pub login_limit: Option<ClientRateLimit>,
     /// Wakes the feedback publisher after a decision.
     pub publish: Arc<Notify>,
     pub readiness: Arc<Readiness>,
@@ -178,6 +183,23 @@ async fn login_page() -> Markup {
     pages::login(None)
 }
 
+/// The client's IP address; without connection info (a router served without it) every
+/// client is `0.0.0.0`, so they share one rate-limit bucket.
+struct ClientAddr(IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 struct LoginForm {
     name: String,
@@ -186,8 +208,22 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Arc<ConsoleState>>,
+    ClientAddr(client): ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
+    // Every attempt counts, so guessing a password costs the same as failing: minutes, not ms.
+    if let Some(Err(wait)) = state.login_limit.as_ref().map(|l| l.check(client)) {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        tracing::warn!(%client, "review console sign-in rate-limited");
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, HeaderValue::from(secs))],
+            pages::login(Some(&format!(
+                "Too many sign-in attempts from this address; try again in {secs} s."
+            ))),
+        )
+            .into_response());
+    }
     // Compare against every account so timing does not reveal which names exist.
     let mut ok = false;
     for (name, password) in &state.accounts {
@@ -473,4 +509,74 @@ async fn metrics(State(state): State<Arc<ConsoleState>>) -> Response {
         METRICS.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn console(per_minute: u32) -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("review.db").display());
+        let state = ConsoleState {
+            store: ReviewStore::connect(&url).await.unwrap(),
+            accounts: vec![("alice".into(), "correct horse".into())],
+            claim_ms: 60_000,
+            session_ms: 60_000,
+            cookie_secure: true,
+            login_limit: ClientRateLimit::per_minute(per_minute),
+            publish: Arc::new(Notify::new()),
+            readiness: Arc::new(Readiness::default()),
+        };
+        (router(Arc::new(state)), dir)
+    }
+
+    async fn sign_in(app: &Router, from: [u8; 4], password: &str) -> Response {
+        let mut request = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("name=alice&password={password}")))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((from, 40000))));
+        app.clone().oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn sign_in_attempts_are_limited_per_client_address() {
+        let (app, _dir) = console(3).await;
+        let guesser = [10, 0, 0, 1];
+        for _ in 0..3 {
+            let r = sign_in(&app, guesser, "guess").await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+        // The fourth attempt is refused before the password is checked, even the right one.
+        for password in ["guess", "correct%20horse"] {
+            let r = sign_in(&app, guesser, password).await;
+            assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+            let wait: u64 = r.headers()[header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&wait), "Retry-After {wait}");
+            assert!(!r.headers().contains_key(header::SET_COOKIE));
+        }
+        // Another address is unaffected and signs in.
+        let r = sign_in(&app, [10, 0, 0, 2], "correct%20horse").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(r.headers().contains_key(header::SET_COOKIE));
+    }
+
+    #[tokio::test]
+    async fn zero_turns_the_sign_in_limit_off() {
+        let (app, _dir) = console(0).await;
+        for _ in 0..20 {
+            let r = sign_in(&app, [10, 0, 0, 1], "guess").await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
 }
