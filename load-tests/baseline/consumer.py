@@ -40,13 +40,19 @@ def load_model(model_dir):
 def score(card, tok, session, text):
     t = card["tokenizer"]
     ids = tok.encode(t["prefix"] + text, add_special_tokens=True).ids
+    presence = np.array([ids[: t["presence_max_tokens"]]], dtype=np.int64)
     if len(ids) > t["max_len"]:
         content = ids[1:-1]
         head, tail = t["truncation"]["head_tokens"], t["truncation"]["tail_tokens"]
         ids = [ids[0]] + content[:head] + content[-tail:] + [ids[-1]]
     input_ids = np.array([ids], dtype=np.int64)
-    mask = np.ones_like(input_ids)
-    logit = session.run(["logit"], {"input_ids": input_ids, "attention_mask": mask})[0][0]
+    feed = {
+        "input_ids": input_ids,
+        "attention_mask": np.ones_like(input_ids),
+        "presence_ids": presence,
+        "presence_mask": np.ones_like(presence),
+    }
+    logit = session.run(["logit"], feed)[0][0]
     c = card["calibration"]
     return 1.0 / (1.0 + math.exp(-(c["a"] * float(logit) + c["b"])))
 

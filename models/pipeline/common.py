@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 
+import numpy as np
+
 PIPE_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(PIPE_DIR, "..", ".."))
 MODELS_DIR = os.path.join(REPO, "models")
@@ -41,6 +43,10 @@ PREFIX = "query: "
 MAX_LEN = 128          # total tokens including <s> and </s>
 HEAD_TOKENS = 96       # content tokens kept from the start when truncating
 TAIL_TOKENS = 30       # content tokens kept from the end  (96 + 30 + 2 = 128)
+# The head's token-presence term reads the first 1024 ids of the whole post. Compared on out-of-fold
+# log-loss of the training rows (5-fold; held-out rows not used): the 128-token window 0.1206,
+# first 512 ids 0.1090, first 1024 0.1053, every id 0.1055.
+PRESENCE_MAX_TOKENS = 1024
 BOS, PAD, EOS, UNK = 0, 1, 2, 3
 
 
@@ -98,6 +104,20 @@ def head_tail(ids: list[int], max_len: int = MAX_LEN, head: int = HEAD_TOKENS, t
     assert head + tail + 2 == max_len
     content = ids[1:-1]
     return [ids[0]] + content[:head] + content[-tail:] + [ids[-1]]
+
+
+def presence_ids(tok, texts: list[str]) -> list[list[int]]:
+    """The ids the head's token-presence term reads: the same encoding as the encoder's input, but the
+    first PRESENCE_MAX_TOKENS ids of the whole post instead of the 128-token head+tail window
+    (tokenizing is cheap; only the encoder is limited to 128)."""
+    encs = tok.encode_batch([PREFIX + t for t in texts], add_special_tokens=True)
+    return [list(e.ids[:PRESENCE_MAX_TOKENS]) for e in encs]
+
+
+def model_feed(ids: list[int], presence: list[int]) -> dict:
+    """Batch-1 inputs of the shipped model (encoder window + token-presence ids)."""
+    x, p = np.array([ids], np.int64), np.array([presence], np.int64)
+    return {"input_ids": x, "attention_mask": np.ones_like(x), "presence_ids": p, "presence_mask": np.ones_like(p)}
 
 
 def encode_texts(tok, texts: list[str]) -> list[list[int]]:

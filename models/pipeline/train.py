@@ -6,7 +6,8 @@
   total weight; team-written languages are groups of their own. zh_telecom train is subsampled.
 - Head: one L2 logistic regression on two feature blocks, both computed from the model input itself:
     * the 384-d L2-normalised mean-pooled embedding, and
-    * token presence: the set U of distinct token ids among the (<=128, truncated) input ids,
+    * token presence: the set U of distinct token ids among the first 1024 ids of the whole post
+      (common.PRESENCE_MAX_TOKENS; the encoder itself sees only the 128-token head+tail window),
       as a sparse vector with value 1/sqrt(|U|) for every id in U ("bag of token ids").
   logit = embedding . w_emb + sum_{t in U} w_tok[t] / sqrt(|U|) + b   (C by grouped 5-fold CV).
   Token presence added +0.15 EMSCAD PR-AUC, +0.12 ORFD PR-AUC and +0.2 team recall over the
@@ -101,7 +102,7 @@ EMB_DIM = 384
 
 
 def token_presence(id_lists) -> "sp.csr_matrix":
-    """Sparse [n, VOCAB]: 1/sqrt(#distinct ids) at every distinct id of the (truncated) input."""
+    """Sparse [n, VOCAB]: 1/sqrt(#distinct ids) at every distinct id of the presence ids."""
     import scipy.sparse as sp
     ri, ci, dv = [], [], []
     for i, ids in enumerate(id_lists):
@@ -191,7 +192,7 @@ def main():
     cache = EmbeddingCache()
     E = cache.get([r.text for r in tr]).astype(np.float64)
     tok = common.load_tokenizer()
-    X = features(E, common.encode_texts(tok, [r.text for r in tr]))
+    X = features(E, common.presence_ids(tok, [r.text for r in tr]))
     y = np.array([r.label for r in tr], np.float64)
     w = sample_weights(tr)
     folds = np.array([fold_of(r) for r in tr])
@@ -235,8 +236,9 @@ def main():
     nz = np.nonzero(w_tok)[0]
     np.savez(common.HEAD_NPZ, w_emb=w_emb, w_tok=w_tok.astype(np.float32), b=np.array([intercept]))
     head = {
-        "version": "e5s-head-v1",
+        "version": "e5s-head-v2",
         "type": "logistic_regression(embedding + token presence)",
+        "presence_max_tokens": common.PRESENCE_MAX_TOKENS,
         "C": C,
         "cv_logloss": {str(k): round(v, 5) for k, v in cv.items()},
         "weights": common.HEAD_NPZ,

@@ -211,22 +211,21 @@ def leave_team_out(spec: dict, full_tok, texts: list[str], full_sess, calibratio
     with open(path, "w", encoding="utf-8") as f:
         json.dump(trimmed_tokenizer_spec(spec, keep), f, ensure_ascii=False, separators=(",", ":"))
     lo_tok = Tokenizer.from_file(path)
-    a_ids = common.encode_texts(full_tok, [r.text for r in team])
-    b_ids = common.encode_texts(lo_tok, [r.text for r in team])
+    a_ids = model_inputs(full_tok, [r.text for r in team])
+    b_ids = model_inputs(lo_tok, [r.text for r in team])
     per_lang = collections.defaultdict(lambda: [0, 0])
     dps, flips = [], 0
     A, B = calibration["a"], calibration["b"]
     for r, a, b in zip(team, a_ids, b_ids):
-        same = [int(old2new[i]) for i in a] == b
+        same = all([int(old2new[i]) for i in x] == y for x, y in zip(a, b))
         per_lang[r.lang][0] += same
         per_lang[r.lang][1] += 1
         if same:
             continue
-        back = [int(keep[i]) for i in b]
+        back = tuple([int(keep[i]) for i in y] for y in b)
         ps = []
-        for ids in (a, back):
-            x = np.array([ids], np.int64)
-            lg = float(full_sess.run(["logit"], {"input_ids": x, "attention_mask": np.ones_like(x)})[0][0])
+        for ids, presence in (a, back):
+            lg = float(full_sess.run(["logit"], common.model_feed(ids, presence))[0][0])
             ps.append(1 / (1 + np.exp(-(A * lg + B))))
         dps.append(abs(ps[0] - ps[1]))
         flips += int((ps[0] >= flag) != (ps[1] >= flag))
@@ -301,16 +300,20 @@ def session(path: str):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
-def compare_scores(full_sess, trim_sess, id_lists: list[list[int]], old2new: np.ndarray) -> dict:
+def model_inputs(tok, texts: list[str]) -> list[tuple[list[int], list[int]]]:
+    """(encoder ids, presence ids) of every text."""
+    return list(zip(common.encode_texts(tok, texts), common.presence_ids(tok, texts)))
+
+
+def compare_scores(full_sess, trim_sess, id_lists: list[tuple[list[int], list[int]]], old2new: np.ndarray) -> dict:
     """Batch-1 logits/embeddings of the full model on old ids vs the trimmed model on mapped ids."""
     dl, de = 0.0, 0.0
     exact = 0
-    for ids in id_lists:
-        x = np.array([ids], np.int64)
-        y = old2new[x]
-        assert (y >= 0).all()
-        l0, e0 = full_sess.run(["logit", "embedding"], {"input_ids": x, "attention_mask": np.ones_like(x)})
-        l1, e1 = trim_sess.run(["logit", "embedding"], {"input_ids": y, "attention_mask": np.ones_like(y)})
+    for ids, presence in id_lists:
+        mapped = [int(old2new[i]) for i in ids], [int(old2new[i]) for i in presence]
+        assert min(mapped[0] + mapped[1]) >= 0
+        l0, e0 = full_sess.run(["logit", "embedding"], common.model_feed(ids, presence))
+        l1, e1 = trim_sess.run(["logit", "embedding"], common.model_feed(*mapped))
         d1 = float(np.max(np.abs(l0.astype(np.float64) - l1)))
         d2 = float(np.max(np.abs(e0.astype(np.float64) - e1)))
         dl, de = max(dl, d1), max(de, d2)
@@ -398,11 +401,11 @@ def main():
     # ---- scores: reference texts + every held-out evaluation row, full vs trimmed, batch 1
     from reference_texts import REFERENCE_TEXTS
     full_sess, trim_sess = session(full_onnx), session(tmp_onnx)
-    ref_ids = common.encode_texts(full_tok, [t for _, _, _, t in REFERENCE_TEXTS])
+    ref_ids = model_inputs(full_tok, [t for _, _, _, t in REFERENCE_TEXTS])
     ref_cmp = compare_scores(full_sess, trim_sess, ref_ids, old2new)
     print("reference texts: %s" % ref_cmp)
     held = [r.text for r in data.load_all() if r.split == "test"]
-    held_ids = common.encode_texts(full_tok, held)
+    held_ids = model_inputs(full_tok, held)
     t1 = time.time()
     held_cmp = compare_scores(full_sess, trim_sess, held_ids, old2new)
     print("held-out rows: %s (%.0fs)" % (held_cmp, time.time() - t1))
@@ -420,9 +423,10 @@ def main():
     for (rid, lang, kind, text) in REFERENCE_TEXTS:
         rec, _, _ = reference_record(trim_sess, new_tok, rid, lang, kind, text, a, c)
         full_rec, _, _ = reference_record(full_sess, full_tok, rid, lang, kind, text, a, c)
-        assert rec["input_ids"] == [int(old2new[i]) for i in full_rec["input_ids"]]
-        assert {k: v for k, v in rec.items() if k != "input_ids"} == \
-            {k: v for k, v in full_rec.items() if k != "input_ids"}, rid
+        for key in ("input_ids", "presence_ids"):
+            assert rec[key] == [int(old2new[i]) for i in full_rec[key]]
+        assert {k: v for k, v in rec.items() if not k.endswith("_ids")} == \
+            {k: v for k, v in full_rec.items() if not k.endswith("_ids")}, rid
         lines.append(rec)
 
     # ---- ship

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use scamwatch::config::ScoringConfig;
-use scamwatch::model::OnnxClassifier;
+use scamwatch::model::{ModelInput, OnnxClassifier};
 use scamwatch::scorer::Scorer;
 use scamwatch_load::corpus::{self, Expected, Mix};
 
@@ -53,21 +53,21 @@ fn main() {
         .collect();
 
     let model = OnnxClassifier::load(&root.join("models/classifier"), Some(&lib), 2).unwrap();
-    let ids: Vec<Vec<i64>> = texts.iter().map(|t| model.token_ids(t).unwrap()).collect();
-    let mean_tokens = ids.iter().map(Vec::len).sum::<usize>() as f64 / ids.len() as f64;
+    let ids: Vec<ModelInput> = texts.iter().map(|t| model.inputs(t).unwrap()).collect();
+    let mean_tokens = ids.iter().map(|i| i.ids.len()).sum::<usize>() as f64 / ids.len() as f64;
     println!(
         "{} posts, mean {mean_tokens:.0} tokens, 2 intra-op threads, batch 1",
         texts.len()
     );
     for i in ids.iter().take(5) {
-        model.logit_of_ids(i.clone()).unwrap(); // warm-up
+        model.logit_of(i.clone()).unwrap(); // warm-up
     }
     let started = Instant::now();
     let raw: Vec<u128> = ids
         .iter()
         .map(|i| {
             let t = Instant::now();
-            model.logit_of_ids(i.clone()).unwrap();
+            model.logit_of(i.clone()).unwrap();
             t.elapsed().as_micros()
         })
         .collect();

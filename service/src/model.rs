@@ -1,7 +1,8 @@
 //! Model: the classifier behind a trait, so the service runs with the quantized transformer, or
 //! with none (`--model none`: rules only, said in `/readyz` and in every verdict). The ONNX
-//! backend tokenizes with the exported `tokenizer.json`, truncates head+tail, runs the int8
-//! model through ONNX Runtime (loaded dynamically from `ORT_DYLIB_PATH`) and calibrates the
+//! backend tokenizes with the exported `tokenizer.json`, gives the encoder a head+tail window
+//! and the head's token-presence term the start of the whole post, runs the int8 model through
+//! ONNX Runtime (loaded dynamically from `ORT_DYLIB_PATH`) and calibrates the
 //! logit with the Platt parameters recorded at export.
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,8 @@ pub struct TokenizerMeta {
     pub prefix: String,
     pub max_len: usize,
     pub truncation: Truncation,
+    /// How many ids of the whole post the head's token-presence term reads.
+    pub presence_max_tokens: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +85,17 @@ impl Calibration {
     pub fn probability(&self, logit: f64) -> f64 {
         1.0 / (1.0 + (-(self.a * logit + self.b)).exp())
     }
+}
+
+/// What the model reads for one post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInput {
+    /// The encoder's window: `<s> prefix+text </s>`, head and tail kept when too long (the
+    /// contact details of an ad are often at the end).
+    pub ids: Vec<i64>,
+    /// The ids the token-presence term reads: the first `presence_max_tokens` of the same
+    /// encoding, so words past the window still count.
+    pub presence: Vec<i64>,
 }
 
 /// The int8 ONNX classifier.
@@ -172,46 +186,57 @@ impl OnnxClassifier {
         &self.card
     }
 
-    /// Token ids the model sees: `<s> prefix+text </s>`, head and tail kept when too long (the
-    /// contact details of an ad are often at the end).
-    pub fn token_ids(&self, text: &str) -> Result<Vec<i64>, ModelError> {
+    /// Tokenize one text into what the model reads.
+    pub fn inputs(&self, text: &str) -> Result<ModelInput, ModelError> {
         let t = &self.card.tokenizer;
         let encoding = self
             .tokenizer
             .encode(format!("{}{}", t.prefix, text), true)
             .map_err(|e| ModelError::Inference(format!("tokenizer: {e}")))?;
-        let ids: Vec<i64> = encoding.get_ids().iter().map(|&i| i64::from(i)).collect();
-        if ids.len() <= t.max_len {
-            return Ok(ids);
+        let all: Vec<i64> = encoding.get_ids().iter().map(|&i| i64::from(i)).collect();
+        let presence = all[..all.len().min(t.presence_max_tokens)].to_vec();
+        if all.len() <= t.max_len {
+            return Ok(ModelInput { ids: all, presence });
         }
-        let content = &ids[1..ids.len() - 1];
-        let mut out = Vec::with_capacity(t.max_len);
-        out.push(BOS);
-        out.extend_from_slice(&content[..t.truncation.head_tokens]);
-        out.extend_from_slice(&content[content.len() - t.truncation.tail_tokens..]);
-        out.push(EOS);
-        Ok(out)
+        let content = &all[1..all.len() - 1];
+        let mut ids = Vec::with_capacity(t.max_len);
+        ids.push(BOS);
+        ids.extend_from_slice(&content[..t.truncation.head_tokens]);
+        ids.extend_from_slice(&content[content.len() - t.truncation.tail_tokens..]);
+        ids.push(EOS);
+        Ok(ModelInput { ids, presence })
     }
 
     /// Raw head logit for one text (batch of one: int8 activation scales are computed per
     /// call, so batching would make a text's score depend on its neighbours).
     pub fn logit(&self, text: &str) -> Result<f64, ModelError> {
-        let ids = self.token_ids(text)?;
-        self.logit_of_ids(ids)
+        let input = self.inputs(text)?;
+        self.logit_of(input)
     }
 
-    pub fn logit_of_ids(&self, ids: Vec<i64>) -> Result<f64, ModelError> {
+    pub fn logit_of(&self, input: ModelInput) -> Result<f64, ModelError> {
         let err = |e: ort::Error| ModelError::Inference(e.to_string());
-        let len = ids.len() as i64;
-        let mask = vec![1i64; ids.len()];
-        let input_ids = ort::value::Tensor::from_array((vec![1i64, len], ids)).map_err(err)?;
-        let attention = ort::value::Tensor::from_array((vec![1i64, len], mask)).map_err(err)?;
+        let tensor = |ids: Vec<i64>| {
+            let shape = vec![1i64, ids.len() as i64];
+            let mask = vec![1i64; ids.len()];
+            Ok::<_, ModelError>((
+                ort::value::Tensor::from_array((shape.clone(), ids)).map_err(err)?,
+                ort::value::Tensor::from_array((shape, mask)).map_err(err)?,
+            ))
+        };
+        let (input_ids, attention) = tensor(input.ids)?;
+        let (presence_ids, presence_mask) = tensor(input.presence)?;
         let mut session = self
             .session
             .lock()
             .map_err(|_| ModelError::Inference("session lock poisoned".into()))?;
         let outputs = session
-            .run(ort::inputs!["input_ids" => input_ids, "attention_mask" => attention])
+            .run(ort::inputs![
+                "input_ids" => input_ids,
+                "attention_mask" => attention,
+                "presence_ids" => presence_ids,
+                "presence_mask" => presence_mask,
+            ])
             .map_err(err)?;
         let (_, logits) = outputs["logit"].try_extract_tensor::<f32>().map_err(err)?;
         logits

@@ -1,13 +1,14 @@
 //! The shipped classifier, loaded from Rust exactly as the service loads it, reproduces what the
-//! export pipeline recorded (`models/classifier/reference_scores.jsonl`): the same token ids and
-//! the same logits within 1e-3, and obvious compound ads outscore honest ads in every language.
+//! export pipeline recorded (`models/classifier/reference_scores.jsonl`): the same token ids
+//! (encoder window and token-presence ids) and the same logits within 1e-3, and obvious
+//! compound ads outscore honest ads in every language.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use scamwatch::model::{Classifier, OnnxClassifier};
+use scamwatch::model::{Classifier, ModelInput, OnnxClassifier};
 
 fn classifier() -> OnnxClassifier {
     let lib = std::env::var_os("ORT_DYLIB_PATH")
@@ -39,20 +40,28 @@ fn shipped_model_reproduces_the_pipeline_scores() {
     let refs = references();
     assert!(refs.len() >= 24, "reference set covers every language");
     let mut worst: f64 = 0.0;
+    let mut longer_than_window = 0;
     for r in &refs {
         let text = r["text"].as_str().unwrap();
-        let want_ids: Vec<i64> = r["input_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap())
-            .collect();
+        let ids = |key: &str| -> Vec<i64> {
+            r[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap())
+                .collect()
+        };
+        let want = ModelInput {
+            ids: ids("input_ids"),
+            presence: ids("presence_ids"),
+        };
         assert_eq!(
-            model.token_ids(text).unwrap(),
-            want_ids,
+            model.inputs(text).unwrap(),
+            want,
             "token ids differ for {}",
             r["id"]
         );
+        longer_than_window += usize::from(want.presence.len() > want.ids.len());
         let got = model.logit(text).unwrap();
         let want = r["logit"].as_f64().unwrap();
         worst = worst.max((got - want).abs());
@@ -64,8 +73,12 @@ fn shipped_model_reproduces_the_pipeline_scores() {
         let p = model.score_batch(&[text]).unwrap()[0];
         assert!((0.0..=1.0).contains(&p));
     }
+    assert!(
+        longer_than_window > 0,
+        "a reference text is longer than the encoder window, so the presence ids past it are checked"
+    );
     println!(
-        "{} reference texts, worst logit difference {worst:.2e}",
+        "{} reference texts ({longer_than_window} longer than the encoder window), worst logit difference {worst:.2e}",
         refs.len()
     );
 }
