@@ -306,6 +306,11 @@ def write(res: dict, head: dict) -> None:
       "(\"go to Hat Yai / Batam first\", \"say you are a tourist\") or without salary/housing words are the most "
       "often missed." % tr.get("team_lines_at_training"))
     a("- On ORFD at its real ≈5% base rate the precision is low: the thresholds are tuned for balanced sources.")
+    a("- One threshold cannot suit EMSCAD and the rest. Out of fold on the training rows (v2, measured during "
+      "development): EMSCAD's best F1 is 0.915 at p = 0.71 (0.881 at the flag threshold 0.31), ORFD's 0.888 at "
+      "0.29 and the team set's 0.974 at 0.31; held out, EMSCAD's best is at 0.66 (see the table). EMSCAD's text is "
+      "preprocessed (lowercase, stopwords and punctuation removed) unlike any real post, so English was not given a "
+      "threshold or calibration of its own; a per-language Platt fit (en, zh) was tried and not shipped.")
     a("- Head sensitivity: int8 quantization moves the logit by %.2f on average versus the fp32 encoder; the head "
       "was trained on the int8 batch-1 embeddings, so run the service at batch 1 (padded batches move logits too)."
       % (checks.get("int8_vs_fp32_mean_abs_logit_diff") or 0.0))
