@@ -107,7 +107,16 @@ impl Scorer {
 
     /// Load a new pack and swap it in; on error the current pack keeps serving.
     pub fn reload_rules(&self, path: &Path) -> Result<String, RulePackError> {
-        let new = RulePack::load(path).inspect_err(|e| {
+        self.install_rules(RulePack::load(path))
+    }
+
+    /// Swap in a pack just loaded or parsed; on error the current pack keeps serving. Both
+    /// outcomes are reported (log + metric).
+    fn install_rules(
+        &self,
+        loaded: Result<RulePack, RulePackError>,
+    ) -> Result<String, RulePackError> {
+        let new = loaded.inspect_err(|e| {
             RulePackRejected {
                 error: &e.to_string(),
                 serving: self.pack.load().version(),
@@ -141,12 +150,20 @@ impl Scorer {
             if digest == self.pack().source_digest || Some(digest) == rejected {
                 continue;
             }
+            // Parse the bytes just digested: reading the file again could see a newer version
+            // than the digest remembered as rejected.
+            let shown = path.display().to_string();
             let scorer = self.clone();
-            let file = path.clone();
-            // Failures are reported (log + metric) by reload_rules itself.
-            if let Ok(Err(_)) =
-                tokio::task::spawn_blocking(move || scorer.reload_rules(&file)).await
-            {
+            let install = move || {
+                let loaded = String::from_utf8(bytes)
+                    .map_err(|e| RulePackError::Read {
+                        path: shown,
+                        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                    })
+                    .and_then(|text| RulePack::parse(&text));
+                scorer.install_rules(loaded)
+            };
+            if let Ok(Err(_)) = tokio::task::spawn_blocking(install).await {
                 rejected = Some(digest);
             }
         }

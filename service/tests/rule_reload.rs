@@ -62,4 +62,23 @@ async fn changed_pack_file_is_swapped_in_and_a_bad_one_rejected() {
         "reload-test-2",
         "a bad pack never replaces a good one"
     );
+
+    std::fs::write(&path, b"\xff\xfe not UTF-8").unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        scorer.pack().version(),
+        "reload-test-2",
+        "a file that is not UTF-8 is rejected too"
+    );
+
+    let fixed = bumped.replacen(
+        "version = \"reload-test-2\"",
+        "version = \"reload-test-4\"",
+        1,
+    );
+    std::fs::write(&path, fixed).unwrap();
+    assert!(
+        wait_for(&scorer, "reload-test-4").await,
+        "the watcher keeps going after rejected files"
+    );
 }
