@@ -278,6 +278,7 @@ fn review(config: ReviewConfig) -> anyhow::Result<()> {
             session_ms: (config.session_secs * 1000) as i64,
             cookie_secure: config.cookie_secure,
             login_limit: ClientRateLimit::per_minute(config.login_attempts_per_minute),
+            stats_refreshed_ms: Default::default(),
             publish: wake,
             readiness,
         };

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -37,6 +37,8 @@ pub struct ConsoleState {
     /// Sign-in attempts per client address (`None`: unlimited). Serve the router with
     /// `into_make_service_with_connect_info::<SocketAddr>()` so clients are told apart.
     pub login_limit: Option<ClientRateLimit>,
+    /// When `/metrics` last recomputed the review stats (ms since the epoch; 0 = never).
+    pub stats_refreshed_ms: AtomicI64,
     /// Wakes the feedback publisher after a decision.
     pub publish: Arc<Notify>,
     pub readiness: Arc<Readiness>,
@@ -500,8 +502,20 @@ async fn readyz(State(state): State<Arc<ConsoleState>>) -> Response {
         .into_response()
 }
 
+/// How stale the `scamwatch_review_*` gauges may be: the stats are aggregate queries over every
+/// decided item, so an unauthenticated `/metrics` caller must not run them on every request.
+const STATS_REFRESH_MS: i64 = 10_000;
+
 async fn metrics(State(state): State<Arc<ConsoleState>>) -> Response {
-    if let Ok(s) = stats::compute(&state.store, now_ms()).await {
+    let now = now_ms();
+    let last = state.stats_refreshed_ms.load(Ordering::Relaxed);
+    if now - last >= STATS_REFRESH_MS
+        && state
+            .stats_refreshed_ms
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        && let Ok(s) = stats::compute(&state.store, now).await
+    {
         stats::export_metrics(&s);
     }
     (
@@ -519,6 +533,11 @@ mod tests {
     use tower::ServiceExt;
 
     async fn console(per_minute: u32) -> (Router, tempfile::TempDir) {
+        let (state, dir) = console_state(per_minute).await;
+        (router(state), dir)
+    }
+
+    async fn console_state(per_minute: u32) -> (Arc<ConsoleState>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("review.db").display());
         let state = ConsoleState {
@@ -528,10 +547,11 @@ mod tests {
             session_ms: 60_000,
             cookie_secure: true,
             login_limit: ClientRateLimit::per_minute(per_minute),
+            stats_refreshed_ms: AtomicI64::new(0),
             publish: Arc::new(Notify::new()),
             readiness: Arc::new(Readiness::default()),
         };
-        (router(Arc::new(state)), dir)
+        (Arc::new(state), dir)
     }
 
     async fn sign_in(app: &Router, from: [u8; 4], password: &str) -> Response {
@@ -578,5 +598,28 @@ mod tests {
             let r = sign_in(&app, [10, 0, 0, 1], "guess").await;
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         }
+    }
+
+    #[tokio::test]
+    async fn metrics_recompute_the_review_stats_at_most_every_ten_seconds() {
+        let (state, _dir) = console_state(0).await;
+        let first = metrics(State(state.clone())).await;
+        assert_eq!(first.status(), StatusCode::OK);
+        let refreshed = state.stats_refreshed_ms.load(Ordering::Relaxed);
+        assert!(refreshed > 0, "the first scrape computes the stats");
+        metrics(State(state.clone())).await;
+        assert_eq!(
+            state.stats_refreshed_ms.load(Ordering::Relaxed),
+            refreshed,
+            "a scrape right after reuses them"
+        );
+        state
+            .stats_refreshed_ms
+            .store(refreshed - STATS_REFRESH_MS, Ordering::Relaxed);
+        metrics(State(state.clone())).await;
+        assert!(
+            state.stats_refreshed_ms.load(Ordering::Relaxed) >= refreshed,
+            "stale stats are recomputed"
+        );
     }
 }
