@@ -11,7 +11,7 @@ use scamwatch_load::kafka;
 /// The failure drill of the production-readiness issue: SIGKILL the service five times during a
 /// 100,000-post run; every post still gets a verdict. Duplicates are reported.
 ///
-/// Takes about 2.5 minutes (each kill waits out the group session, see `Service::crash`).
+/// Takes about 1.5 minutes (each kill waits out the group session, see `Service::crash`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_sigkills_during_a_hundred_thousand_posts_lose_nothing() {
     let brokers = broker();

@@ -213,7 +213,8 @@ async fn login(
     ClientAddr(client): ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
-    // Every attempt counts, so guessing a password costs the same as failing: minutes, not ms.
+    // Successful attempts count too, and the limit is checked before the password, so a
+    // guesser learns nothing from being limited and pays minutes, not milliseconds, per guess.
     if let Some(Err(wait)) = state.login_limit.as_ref().map(|l| l.check(client)) {
         let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
         tracing::warn!(%client, "review console sign-in rate-limited");
