@@ -11,7 +11,6 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
@@ -146,15 +145,17 @@ impl ClientRateLimit {
         })
     }
 
-    /// `Ok` to go ahead, or how long this client must wait.
-    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+    /// `Ok` to go ahead, or how many whole seconds (at least 1, for `Retry-After`) this client
+    /// must wait.
+    pub fn check(&self, client: IpAddr) -> Result<(), u64> {
         // Forget idle clients now and then so the table stays as small as the active set.
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             self.limiter.retain_recent();
         }
-        self.limiter
-            .check_key(&client)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        self.limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            wait.as_secs_f64().ceil().max(1.0) as u64
+        })
     }
 }
 
@@ -171,8 +172,7 @@ async fn rate_limit(
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     match limit.check(client) {
         Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        Err(secs) => {
             let mut response = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,

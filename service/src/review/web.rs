@@ -215,8 +215,7 @@ async fn login(
 ) -> Result<Response, ConsoleError> {
     // Successful attempts count too, and the limit is checked before the password, so a
     // guesser learns nothing from being limited and pays minutes, not milliseconds, per guess.
-    if let Some(Err(wait)) = state.login_limit.as_ref().map(|l| l.check(client)) {
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    if let Some(Err(secs)) = state.login_limit.as_ref().map(|l| l.check(client)) {
         tracing::warn!(%client, "review console sign-in rate-limited");
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
