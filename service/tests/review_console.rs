@@ -232,9 +232,7 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
             .as_str()
             .ends_with("/login")
     );
-    type_into(&client, "input[name=name]", "alice").await;
-    type_into(&client, "input[name=password]", "wrong password").await;
-    click(&client, "form.login button").await;
+    sign_in(&client, "alice", "wrong password").await;
     wait_for(&client, "p.error").await;
     let error = client
         .find(Locator::Css("p.error"))
@@ -244,9 +242,7 @@ async fn a_reviewer_decides_in_a_real_browser_and_the_decision_flows_back() {
         .await
         .unwrap();
     assert!(error.contains("wrong password"), "{error}");
-    type_into(&client, "input[name=name]", "alice").await;
-    type_into(&client, "input[name=password]", "correct horse").await;
-    click(&client, "form.login button").await;
+    sign_in(&client, "alice", "correct horse").await;
 
     // The queue: oldest first, all three there.
     wait_for(&client, "table.queue").await;
@@ -467,6 +463,13 @@ async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"));
     field.send_keys(text).await.unwrap();
+}
+
+/// Fill in and submit the sign-in form.
+async fn sign_in(client: &fantoccini::Client, name: &str, password: &str) {
+    type_into(client, "input[name=name]", name).await;
+    type_into(client, "input[name=password]", password).await;
+    click(client, "form.login button").await;
 }
 
 /// A keyboard shortcut, typed with the page (not a field) focused.
