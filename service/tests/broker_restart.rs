@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -32,20 +31,7 @@ struct Broker {
 
 impl Broker {
     fn script(&self, args: &[&str]) {
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/broker.sh"))
-            .args(args)
-            .env("SCAMWATCH_BROKER_PORT", self.port.to_string())
-            // The address of the shared broker (exported by scripts/test.sh) is not ours.
-            .env_remove("SCAMWATCH_BROKERS")
-            .output()
-            .expect("running scripts/broker.sh");
-        assert!(
-            out.status.success(),
-            "broker.sh {args:?} on port {}: {}",
-            self.port,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        broker_script(args, Some(self.port));
     }
 
     /// Stop anything left on the port by an earlier run, wipe its database, start afresh.

@@ -21,14 +21,23 @@ pub fn repo_root() -> PathBuf {
 
 /// Start (or reuse) the loopback broker; returns its bootstrap address.
 pub fn broker() -> String {
-    let out = Command::new("bash")
-        .arg(repo_root().join("scripts/broker.sh"))
-        .arg("start")
-        .output()
-        .expect("running scripts/broker.sh");
+    broker_script(&["start"], None)
+}
+
+/// Run `scripts/broker.sh ARGS` (on `port`, when given, instead of the shared broker's) and
+/// return what it printed; panics with its stderr when it fails.
+pub fn broker_script(args: &[&str], port: Option<u16>) -> String {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("scripts/broker.sh")).args(args);
+    if let Some(port) = port {
+        // The address of the shared broker (exported by scripts/test.sh) is not ours.
+        cmd.env("SCAMWATCH_BROKER_PORT", port.to_string())
+            .env_remove("SCAMWATCH_BROKERS");
+    }
+    let out = cmd.output().expect("running scripts/broker.sh");
     assert!(
         out.status.success(),
-        "broker did not start: {}",
+        "broker.sh {args:?} (port {port:?}): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout)
