@@ -46,7 +46,7 @@ echo "== verdicts and dead letters"
 
 echo "== one full verdict (POST /v1/score)"
 head -1 examples/posts.jsonl | curl -s -X POST -H 'content-type: application/json' \
-  --data-binary @- "http://$SCAMWATCH_HTTP_ADDR/v1/score" | python3 -m json.tool | head -60
+  --data-binary @- "http://$SCAMWATCH_HTTP_ADDR/v1/score" | python3 -m json.tool | sed -n '1,60p'
 echo "== metrics"
 curl -s "http://$SCAMWATCH_HTTP_ADDR/metrics" | grep -E '^scamwatch_(messages_out_total|dead_letters_total|verdicts_total)' | grep -v ' 0$'
 echo "== review console (http://${SCAMWATCH_REVIEW_LISTEN:-127.0.0.1:8090}, demo / demo-password)"
