@@ -19,13 +19,6 @@ def vocab_rows(path: str) -> int:
     return min(int(i.dims[0]) for i in m.graph.initializer if i.name in ("word_q4", "word_scale", "head.w_tok"))
 
 
-def session(path: str, threads: int):
-    """A CPU session with `threads` intra-op threads and no inter-op parallelism."""
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
 def feed_for(sess, ids: np.ndarray) -> dict:
@@ -39,7 +32,7 @@ def feed_for(sess, ids: np.ndarray) -> dict:
 def bench(path: str, seq_lens=(64, 128), batches=(1, 8), threads: int = 2, seconds: float = 1.5,
           rounds: int = 8) -> dict:
     """Best of `rounds` timing windows per setting (the dev machine is shared with Rust builds)."""
-    sess = session(path, threads)
+    sess = common.ort_session(path, threads)
     high = min(200000, vocab_rows(path))
     rng = np.random.default_rng(0)
     out = {}
@@ -66,7 +59,7 @@ def bench(path: str, seq_lens=(64, 128), batches=(1, 8), threads: int = 2, secon
 def cpu_cost(path: str, seq_lens=(64, 128), calls: int = 30) -> dict:
     """Contention-robust cost: CPU milliseconds per post with ONE intra-op thread (process CPU time, so
     other jobs on the machine do not count). Two idle cores give at most 2000 / this posts/s."""
-    sess = session(path, 1)
+    sess = common.ort_session(path, 1)
     high = min(200000, vocab_rows(path))
     rng = np.random.default_rng(0)
     out = {}

@@ -48,6 +48,21 @@ TAIL_TOKENS = 30       # content tokens kept from the end  (96 + 30 + 2 = 128)
 # first 512 ids 0.1090, first 1024 0.1053, every id 0.1055.
 PRESENCE_MAX_TOKENS = 1024
 BOS, PAD, EOS, UNK = 0, 1, 2, 3
+# ONNX Runtime graph optimization level the model is defined at (model.json onnx.graph_optimization;
+# the Rust service sets the same). "extended" and "all" fuse the int8 MatMuls into kernels whose
+# rounding differs (embeddings move by up to 0.012), and on this graph they are slower, not faster.
+GRAPH_OPTIMIZATION = "basic"
+
+
+def ort_session(path: str, threads: int | None = None):
+    """A CPU session as the service runs it: `threads` intra-op threads (default SCAMWATCH_THREADS or 2),
+    no inter-op parallelism, graph optimization GRAPH_OPTIMIZATION."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads or int(os.environ.get("SCAMWATCH_THREADS", "2"))
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC}[GRAPH_OPTIMIZATION]
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
 def sha256_file(path: str) -> str:

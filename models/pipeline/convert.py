@@ -182,11 +182,7 @@ CHECK_TEXTS = [
 
 
 def run_ort(path: str, id_lists: list[list[int]], threads: int = 2, outputs=None):
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    sess = common.ort_session(path, threads)
     res = []
     for ids in id_lists:
         a = np.array([ids], np.int64)

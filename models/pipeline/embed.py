@@ -34,11 +34,7 @@ class EmbeddingCache:
 
     def _session(self):
         if self.sess is None:
-            import onnxruntime as ort
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = int(os.environ.get("SCAMWATCH_THREADS", "2"))
-            so.inter_op_num_threads = 1
-            self.sess = ort.InferenceSession(self.encoder_path, so, providers=["CPUExecutionProvider"])
+            self.sess = common.ort_session(self.encoder_path)
             self.tok = common.load_tokenizer()
         return self.sess
 

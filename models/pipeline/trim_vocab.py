@@ -292,14 +292,6 @@ def trim_onnx(src: str, dst: str, keep: np.ndarray, full_vocab: int) -> dict:
     return {"initializers": trimmed, "rest_byte_identical": identical}
 
 
-def session(path: str):
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = int(os.environ.get("SCAMWATCH_THREADS", "2"))
-    so.inter_op_num_threads = 1
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-
-
 def model_inputs(tok, texts: list[str]) -> list[tuple[list[int], list[int]]]:
     """(encoder ids, presence ids) of every text."""
     return list(zip(common.encode_texts(tok, texts), common.presence_ids(tok, texts)))
@@ -400,7 +392,7 @@ def main():
 
     # ---- scores: reference texts + every held-out evaluation row, full vs trimmed, batch 1
     from reference_texts import REFERENCE_TEXTS
-    full_sess, trim_sess = session(full_onnx), session(tmp_onnx)
+    full_sess, trim_sess = common.ort_session(full_onnx), common.ort_session(tmp_onnx)
     ref_ids = model_inputs(full_tok, [t for _, _, _, t in REFERENCE_TEXTS])
     ref_cmp = compare_scores(full_sess, trim_sess, ref_ids, old2new)
     print("reference texts: %s" % ref_cmp)

@@ -1,7 +1,9 @@
 //! Model throughput, not a test: prints posts/s and p50/p99 latency for (1) the raw ONNX
-//! Runtime session on the shipped model at batch 1, (2) the service's scoring stage with the
-//! model (normalise, signals, rules, tokenize, infer, fuse; no explanations), on the same
-//! texts, and their ratio. The whole service through the broker: load-tests/drain.sh.
+//! Runtime session on the shipped model at batch 1, 4, 8 and 16 (padded, arrival order), (2)
+//! the service's scoring stage with the model (normalise, signals, rules, tokenize, batching
+//! queue, infer, fuse; no explanations) one post at a time and in chunks of 8 as the pipeline
+//! hands them over, on the same texts, and the ratios. A post's latency in a batch is the
+//! batch's. The whole service through the broker: load-tests/drain.sh.
 //!
 //! Run: ORT_DYLIB_PATH=... cargo bench -p scamwatch --bench model [-- N]
 
@@ -56,26 +58,30 @@ fn main() {
     let ids: Vec<ModelInput> = texts.iter().map(|t| model.inputs(t).unwrap()).collect();
     let mean_tokens = ids.iter().map(|i| i.ids.len()).sum::<usize>() as f64 / ids.len() as f64;
     println!(
-        "{} posts, mean {mean_tokens:.0} tokens, 2 intra-op threads, batch 1",
+        "{} posts, mean {mean_tokens:.0} tokens, 2 intra-op threads",
         texts.len()
     );
     for i in ids.iter().take(5) {
         model.logit_of(i.clone()).unwrap(); // warm-up
     }
-    let started = Instant::now();
-    let raw: Vec<u128> = ids
-        .iter()
-        .map(|i| {
+    let mut raw_rate = 0.0;
+    for batch in [1, 4, 8, 16] {
+        let started = Instant::now();
+        let mut latencies = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(batch) {
             let t = Instant::now();
-            model.logit_of(i.clone()).unwrap();
-            t.elapsed().as_micros()
-        })
-        .collect();
-    let raw_rate = summary(
-        "raw ORT session (pre-tokenized)",
-        raw,
-        started.elapsed().as_secs_f64(),
-    );
+            model.logits(chunk).unwrap();
+            latencies.extend(std::iter::repeat_n(t.elapsed().as_micros(), chunk.len()));
+        }
+        let rate = summary(
+            &format!("raw ORT session, batch {batch}"),
+            latencies,
+            started.elapsed().as_secs_f64(),
+        );
+        if batch == 1 {
+            raw_rate = rate;
+        }
+    }
     drop(model);
 
     let mut scoring = ScoringConfig::from_env();
@@ -83,33 +89,34 @@ fn main() {
     scoring.model = root.join("models/classifier").display().to_string();
     scoring.ort_library = Some(lib);
     scoring.model_explain_spans = 0;
-    let scorer = Scorer::from_config(&scoring).unwrap();
-    let posts: Vec<_> = texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            scorer
-                .decoder()
-                .decode_value(&serde_json::json!({"id": format!("b{i}"), "text": t}))
-                .unwrap()
-        })
-        .collect();
-    let started = Instant::now();
-    let stage: Vec<u128> = posts
-        .iter()
-        .map(|p| {
+    for chunk in [1, 8] {
+        // A fresh scorer each run, so the repost cache of the last run cannot help.
+        let scorer = Scorer::from_config(&scoring).unwrap();
+        let posts: Vec<_> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                scorer
+                    .decoder()
+                    .decode_value(&serde_json::json!({"id": format!("b{i}"), "text": t}))
+                    .unwrap()
+            })
+            .collect();
+        let started = Instant::now();
+        let mut latencies = Vec::with_capacity(posts.len());
+        for group in posts.chunks(chunk) {
             let t = Instant::now();
-            scorer.score(p);
-            t.elapsed().as_micros()
-        })
-        .collect();
-    let stage_rate = summary(
-        "service scoring stage (rules+model)",
-        stage,
-        started.elapsed().as_secs_f64(),
-    );
-    println!(
-        "ratio service stage / raw ORT: {:.2}",
-        stage_rate / raw_rate
-    );
+            scorer.score_many(group);
+            latencies.extend(std::iter::repeat_n(t.elapsed().as_micros(), group.len()));
+        }
+        let stage_rate = summary(
+            &format!("service scoring stage, chunks of {chunk}"),
+            latencies,
+            started.elapsed().as_secs_f64(),
+        );
+        println!(
+            "ratio service stage (chunks of {chunk}) / raw ORT batch 1: {:.2}",
+            stage_rate / raw_rate
+        );
+    }
 }

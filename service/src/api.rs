@@ -335,17 +335,15 @@ async fn score(
         return Err(err);
     }
     let scorer = state.scorer.clone();
-    let verdicts = tokio::task::spawn_blocking(move || {
-        posts.iter().map(|p| scorer.score(p)).collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::ScoringUnavailable,
-            "scoring was interrupted",
-        )
-    })?;
+    let verdicts = tokio::task::spawn_blocking(move || scorer.score_many(&posts))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ScoringUnavailable,
+                "scoring was interrupted",
+            )
+        })?;
     Ok(if batch {
         Json(json!({ "verdicts": verdicts })).into_response()
     } else {

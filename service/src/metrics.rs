@@ -29,6 +29,9 @@ pub struct Metrics {
     pub rule_pack_reloads: IntCounterVec,
     pub feedback: IntCounterVec,
     pub model_info: IntGaugeVec,
+    pub model_batch_posts: prometheus::Histogram,
+    pub model_batch_seconds: prometheus::Histogram,
+    pub model_queue_depth: IntGauge,
     pub http_requests: IntCounterVec,
 }
 
@@ -110,6 +113,27 @@ impl Metrics {
                 &["version"],
             )
             .expect("metric"),
+            model_batch_posts: prometheus::Histogram::with_opts(
+                HistogramOpts::new(
+                    "model_batch_posts",
+                    "Posts per model call (micro-batch size)",
+                )
+                .buckets(vec![
+                    1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0,
+                ]),
+            )
+            .expect("metric"),
+            model_batch_seconds: prometheus::Histogram::with_opts(
+                HistogramOpts::new("model_batch_seconds", "Time of one model call").buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+            )
+            .expect("metric"),
+            model_queue_depth: IntGauge::new(
+                "model_queue_depth",
+                "Posts waiting for the model (the queue blocks callers when full)",
+            )
+            .expect("metric"),
             http_requests: counter_vec(
                 "http_requests_total",
                 "HTTP API requests, by route and status",
@@ -152,6 +176,15 @@ impl Metrics {
             .expect("register");
         m.registry
             .register(Box::new(m.model_info.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.model_batch_posts.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.model_batch_seconds.clone()))
+            .expect("register");
+        m.registry
+            .register(Box::new(m.model_queue_depth.clone()))
             .expect("register");
         m.registry
             .register(Box::new(m.http_requests.clone()))
@@ -272,6 +305,32 @@ impl InternalEvent for StageTimed {
             .stage_seconds
             .with_label_values(&[self.stage])
             .observe(self.elapsed.as_secs_f64());
+    }
+}
+
+/// One model call of the micro-batching queue.
+pub struct ModelBatchRun {
+    pub posts: usize,
+    pub padded_tokens: usize,
+    pub elapsed: Duration,
+    /// Posts still waiting when the call finished.
+    pub queued: usize,
+}
+
+impl InternalEvent for ModelBatchRun {
+    fn emit(self) {
+        METRICS.model_batch_posts.observe(self.posts as f64);
+        METRICS
+            .model_batch_seconds
+            .observe(self.elapsed.as_secs_f64());
+        METRICS.model_queue_depth.set(self.queued as i64);
+        tracing::trace!(
+            posts = self.posts,
+            padded_tokens = self.padded_tokens,
+            elapsed_us = self.elapsed.as_micros() as u64,
+            queued = self.queued,
+            "model batch"
+        );
     }
 }
 

@@ -24,36 +24,63 @@ use crate::scorer::Scorer;
 use crate::sink::{self, OutputProducer, OutputRecord};
 use crate::source::{PostConsumer, Readiness};
 
-/// Decode and score one message into the record to produce.
-fn process(scorer: &Scorer, config: &KafkaConfig, msg: &OwnedMessage) -> OutputRecord {
-    let started = Instant::now();
-    let decoded = scorer.decoder().decode(msg.payload());
-    StageTimed {
-        stage: "decode",
-        elapsed: started.elapsed(),
-    }
-    .emit();
-    match decoded {
-        Ok(post) => {
-            let verdict = scorer.score(&post);
-            sink::verdict_record(&config.verdict_topic, msg, &verdict)
-        }
-        Err(error) => {
-            MessageRejected {
-                reason: error.reason,
-                partition: msg.partition(),
-                offset: msg.offset(),
-                detail: &error.detail,
+/// Decode a chunk of messages and score the valid posts together (one model request for the
+/// chunk), giving each message the record to produce, in order.
+fn process(
+    scorer: &Scorer,
+    config: &KafkaConfig,
+    msgs: Vec<OwnedMessage>,
+) -> Vec<(OwnedMessage, OutputRecord)> {
+    let mut posts = Vec::with_capacity(msgs.len());
+    let decoded: Vec<Option<OutputRecord>> = msgs
+        .iter()
+        .map(|msg| {
+            let started = Instant::now();
+            let decoded = scorer.decoder().decode(msg.payload());
+            StageTimed {
+                stage: "decode",
+                elapsed: started.elapsed(),
             }
             .emit();
-            sink::dead_letter_record(&config.dead_letter_topic, msg, &error)
-        }
-    }
+            match decoded {
+                Ok(post) => {
+                    posts.push(post);
+                    None
+                }
+                Err(error) => {
+                    MessageRejected {
+                        reason: error.reason,
+                        partition: msg.partition(),
+                        offset: msg.offset(),
+                        detail: &error.detail,
+                    }
+                    .emit();
+                    Some(sink::dead_letter_record(
+                        &config.dead_letter_topic,
+                        msg,
+                        &error,
+                    ))
+                }
+            }
+        })
+        .collect();
+    let mut verdicts = scorer.score_many(&posts).into_iter();
+    msgs.into_iter()
+        .zip(decoded)
+        .map(|(msg, dead_letter)| {
+            let record = dead_letter.unwrap_or_else(|| {
+                let verdict = verdicts.next().expect("one verdict per valid post");
+                sink::verdict_record(&config.verdict_topic, &msg, &verdict)
+            });
+            (msg, record)
+        })
+        .collect()
 }
 
-/// Most messages scored by one blocking task: rules only, and with a model.
+/// Most messages scored by one blocking task: rules only, and with a model (the model's
+/// batching queue merges the chunks in flight into micro-batches).
 const SCORE_CHUNK: usize = 128;
-const MODEL_SCORE_CHUNK: usize = 2;
+const MODEL_SCORE_CHUNK: usize = 8;
 
 /// Chunks scored concurrently: one per core.
 fn scoring_workers() -> usize {
@@ -112,16 +139,8 @@ pub async fn run(
         .map(|chunk| {
             let scorer = scorer.clone();
             let config = config.clone();
-            tokio::task::spawn_blocking(move || {
-                chunk
-                    .into_iter()
-                    .map(|msg| {
-                        let record = process(&scorer, &config, &msg);
-                        (msg, record)
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .map(|joined| joined.expect("scoring never panics"))
+            tokio::task::spawn_blocking(move || process(&scorer, &config, chunk))
+                .map(|joined| joined.expect("scoring never panics"))
         })
         .buffered(scoring_workers());
     tokio::pin!(scored);

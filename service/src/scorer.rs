@@ -2,6 +2,7 @@
 //! the Kafka pipeline, the HTTP API and the `score` command, so all three give the same verdict.
 //! Holds the current rule pack (swapped atomically on reload) and the repost cache (moka).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,6 +53,7 @@ impl Scorer {
             &config.model,
             config.ort_library.as_deref(),
             config.model_threads,
+            config.batch_limits(),
         )?;
         Ok(Self::new(pack, model, config))
     }
@@ -172,40 +174,131 @@ impl Scorer {
     /// Score one decoded post. A failing model degrades to a rules-only verdict (said in the
     /// verdict: `model_used: false`), it never stops the stream.
     pub fn score(&self, post: &Post) -> Verdict {
-        let started = Instant::now();
-        let pack = self.pack.load();
-        let text = post.full_text();
-        let norm = NormalizedText::new(&text);
-        let key = repost_key(pack.version(), &norm.text);
-        if let Some(memory) = &self.memory
-            && let Some(hit) = memory.repost(&key)
-        {
-            let mut verdict = (*hit.verdict).clone();
-            if hit.post_id != post.id {
-                verdict.explanation.repost_of = Some(RepostNote {
-                    post_id: hit.post_id.clone(),
-                    similarity: 1.0,
-                });
-            }
-            verdict.post_id = post.id.clone();
-            verdict.timing = Timing {
-                rules_us: 0,
-                model_us: 0,
-                total_us: micros(started.elapsed()),
-            };
-            verdict.scored_at = now_rfc3339();
-            memory.record_if_blocked(&verdict);
-            self.emit_scored(&verdict);
-            return with_post(verdict, post);
-        }
+        self.score_many(std::slice::from_ref(post))
+            .pop()
+            .expect("one verdict per post")
+    }
 
-        let signals = signals::extract(&norm, &pack.gazetteer, &pack.rates);
-        let language = signals::detect(&text);
+    /// Score posts together: rules for each, then one model request for all of them (the
+    /// batching queue merges it with other callers'), then fusion. Verdicts are those `score`
+    /// gives one at a time, except that contact reputation from a post blocked in the same call
+    /// reaches only later calls. With memory, a text repeated within the call is scored once and
+    /// the repeats are marked as reposts of the first, as they would be one at a time.
+    pub fn score_many(&self, posts: &[Post]) -> Vec<Verdict> {
+        let pack = self.pack.load();
+        let mut first_of: HashMap<[u8; 32], usize> = HashMap::new();
+        let stages: Vec<Stage> = posts
+            .iter()
+            .enumerate()
+            .map(|(i, post)| {
+                let started = Instant::now();
+                let text = post.full_text();
+                let norm = NormalizedText::new(&text);
+                let key = repost_key(pack.version(), &norm.text);
+                if let Some(memory) = &self.memory
+                    && let Some(hit) = memory.repost(&key)
+                {
+                    return Stage::Done(Box::new(self.repost(
+                        &hit.verdict,
+                        &hit.post_id,
+                        post,
+                        started,
+                    )));
+                }
+                if self.memory.is_some()
+                    && let Some(&first) = first_of.get(&key)
+                {
+                    return Stage::RepeatOf(first, started);
+                }
+                first_of.insert(key, i);
+                Stage::Ruled(Box::new(
+                    self.rules(&pack, post, &text, &norm, key, started),
+                ))
+            })
+            .collect();
+
+        let texts: Vec<&str> = stages
+            .iter()
+            .filter_map(|s| match s {
+                Stage::Ruled(r) => Some(r.text.as_str()),
+                _ => None,
+            })
+            .collect();
+        let model_started = Instant::now();
+        let mut model_scores = self.model_scores(&texts, posts).into_iter();
+        let model_elapsed = model_started.elapsed();
+
+        let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(posts.len());
+        let mut repeats = Vec::new();
+        for (i, (stage, post)) in stages.into_iter().zip(posts).enumerate() {
+            verdicts.push(match stage {
+                Stage::Done(v) => Some(*v),
+                Stage::RepeatOf(first, started) => {
+                    repeats.push((i, first, started));
+                    None
+                }
+                Stage::Ruled(ruled) => {
+                    let model_score = model_scores.next().flatten();
+                    Some(self.verdict(&pack, post, *ruled, model_score, model_elapsed))
+                }
+            });
+        }
+        for (i, first, started) in repeats {
+            let original = verdicts[first].clone().expect("first is scored");
+            verdicts[i] = Some(self.repost(&original, &posts[first].id, &posts[i], started));
+        }
+        verdicts
+            .into_iter()
+            .map(|v| v.expect("every post scored"))
+            .collect()
+    }
+
+    /// A verdict reused for a repost of the text of `original_id`.
+    fn repost(
+        &self,
+        original: &Verdict,
+        original_id: &str,
+        post: &Post,
+        started: Instant,
+    ) -> Verdict {
+        let mut verdict = original.clone();
+        if original_id != post.id {
+            verdict.explanation.repost_of = Some(RepostNote {
+                post_id: original_id.to_string(),
+                similarity: 1.0,
+            });
+        }
+        verdict.post_id = post.id.clone();
+        verdict.timing = Timing {
+            rules_us: 0,
+            model_us: 0,
+            total_us: micros(started.elapsed()),
+        };
+        verdict.scored_at = now_rfc3339();
+        if let Some(memory) = &self.memory {
+            memory.record_if_blocked(&verdict);
+        }
+        self.emit_scored(&verdict);
+        with_post(verdict, post)
+    }
+
+    /// Normalise, extract signals, run the rules and consult the memory.
+    fn rules(
+        &self,
+        pack: &RulePack,
+        post: &Post,
+        text: &str,
+        norm: &NormalizedText,
+        key: [u8; 32],
+        started: Instant,
+    ) -> Ruled {
+        let signals = signals::extract(norm, &pack.gazetteer, &pack.rates);
+        let language = signals::detect(text);
         let rule_language = language
             .as_ref()
             .filter(|l| l.reliable)
             .map(|l| l.code.as_str());
-        let mut outcome = pack.evaluate(&norm, &signals, rule_language);
+        let mut outcome = pack.evaluate(norm, &signals, rule_language);
         let mut repost_of = None;
         if let Some(memory) = &self.memory {
             let r = pack.reputation;
@@ -228,25 +321,55 @@ impl Scorer {
             elapsed: rules_elapsed,
         }
         .emit();
-
-        let model_started = Instant::now();
-        let model_score = self.model.as_ref().and_then(|model| match model.score_batch(&[text.as_str()]) {
-            Ok(scores) => scores.first().copied(),
-            Err(error) => {
-                tracing::warn!(post_id = %post.id, %error, "model failed; verdict is rules-only");
-                None
-            }
-        });
-        let model_elapsed = model_started.elapsed();
-        if self.model.is_some() {
-            StageTimed {
-                stage: "model",
-                elapsed: model_elapsed,
-            }
-            .emit();
+        Ruled {
+            text: text.to_string(),
+            key,
+            started,
+            signals,
+            language: language.map(|l| l.code),
+            outcome,
+            repost_of,
+            rules_elapsed,
         }
+    }
 
-        let score = fuse::fused_score(&pack.fusion, outcome.weight_sum, model_score);
+    /// The model's probability for each text, in one request; `None` for every text when the
+    /// model is absent or fails.
+    fn model_scores(&self, texts: &[&str], posts: &[Post]) -> Vec<Option<f64>> {
+        let Some(model) = &self.model else {
+            return vec![None; texts.len()];
+        };
+        if texts.is_empty() {
+            return Vec::new();
+        }
+        let started = Instant::now();
+        let scores = match model.score_batch(texts) {
+            Ok(scores) => scores.into_iter().map(Some).collect(),
+            Err(error) => {
+                let ids: Vec<&str> = posts.iter().map(|p| p.id.as_str()).collect();
+                tracing::warn!(post_ids = ?ids, %error, "model failed; verdicts are rules-only");
+                vec![None; texts.len()]
+            }
+        };
+        StageTimed {
+            stage: "model",
+            elapsed: started.elapsed(),
+        }
+        .emit();
+        scores
+    }
+
+    /// Fuse rules and model into the verdict, explain a flagged one, remember it.
+    fn verdict(
+        &self,
+        pack: &RulePack,
+        post: &Post,
+        ruled: Ruled,
+        model_score: Option<f64>,
+        model_elapsed: Duration,
+    ) -> Verdict {
+        let text = ruled.text.as_str();
+        let score = fuse::fused_score(&pack.fusion, ruled.outcome.weight_sum, model_score);
         let action = self.thresholds.action(score);
         let mut verdict = Verdict {
             schema: VERDICT_SCHEMA.to_string(),
@@ -254,18 +377,18 @@ impl Scorer {
             score,
             action,
             explanation: Explanation {
-                summary: fuse::summary(action, score, &outcome.hits, model_score),
+                summary: fuse::summary(action, score, &ruled.outcome.hits, model_score),
                 text_basis: if text.len() == post.text.len() {
                     TextBasis::Text
                 } else {
                     TextBasis::TitleNewlineText
                 },
-                rule_hits: outcome.hits,
-                signals,
+                rule_hits: ruled.outcome.hits,
+                signals: ruled.signals,
                 model_score,
                 model_used: model_score.is_some(),
-                language: language.map(|l| l.code),
-                repost_of,
+                language: ruled.language,
+                repost_of: ruled.repost_of,
                 model_evidence: Vec::new(),
             },
             versions: Versions {
@@ -274,9 +397,9 @@ impl Scorer {
                 model: self.model_version().map(str::to_string),
             },
             timing: Timing {
-                rules_us: micros(rules_elapsed),
+                rules_us: micros(ruled.rules_elapsed),
                 model_us: micros(model_elapsed),
-                total_us: micros(started.elapsed()),
+                total_us: 0,
             },
             scored_at: now_rfc3339(),
             post: None,
@@ -286,20 +409,21 @@ impl Scorer {
         {
             let explain_started = Instant::now();
             verdict.explanation.model_evidence =
-                occlusion(model.as_ref(), &text, p, self.explain_spans);
+                occlusion(model.as_ref(), text, p, self.explain_spans);
             StageTimed {
                 stage: "model_explain",
                 elapsed: explain_started.elapsed(),
             }
             .emit();
         }
+        verdict.timing.total_us = micros(ruled.started.elapsed());
         StageTimed {
             stage: "score_total",
-            elapsed: started.elapsed(),
+            elapsed: ruled.started.elapsed(),
         }
         .emit();
         if let Some(memory) = &self.memory {
-            memory.remember(key, &verdict);
+            memory.remember(ruled.key, &verdict);
         }
         self.emit_scored(&verdict);
         with_post(verdict, post)
@@ -356,15 +480,19 @@ fn occlusion(
     }
     spans.sort_by_key(|(s, e)| std::cmp::Reverse(e - s));
     spans.truncate(max_spans);
+    // Every variant in one request: the batching queue runs them together.
+    let variants: Vec<String> = spans
+        .iter()
+        .map(|&(s, e)| format!("{}{}", &text[..s], &text[e..]))
+        .collect();
+    let Ok(scores) = model.score_batch(&variants.iter().map(String::as_str).collect::<Vec<_>>())
+    else {
+        return Vec::new();
+    };
     let mut evidence: Vec<ModelEvidence> = spans
         .into_iter()
-        .filter_map(|(s, e)| {
-            let without = format!("{}{}", &text[..s], &text[e..]);
-            let p = model
-                .score_batch(&[without.as_str()])
-                .ok()?
-                .first()
-                .copied()?;
+        .zip(scores)
+        .filter_map(|((s, e), p)| {
             let delta = ((full - p) * 1e6).round() / 1e6;
             // Trim whitespace so the span highlights the sentence itself.
             let (ts, te) = (
@@ -382,6 +510,28 @@ fn occlusion(
         .collect();
     evidence.sort_by(|a, b| b.delta.total_cmp(&a.delta));
     evidence
+}
+
+/// Where one post of a `score_many` call stands after the rules.
+enum Stage {
+    /// A repost of a remembered text: the remembered verdict, reused.
+    Done(Box<Verdict>),
+    /// The same text as an earlier post of this call (its index); scored once.
+    RepeatOf(usize, Instant),
+    /// Rules done; waiting for the model.
+    Ruled(Box<Ruled>),
+}
+
+/// A post's rule results, kept until the model has scored it.
+struct Ruled {
+    text: String,
+    key: [u8; 32],
+    started: Instant,
+    signals: crate::message::Signals,
+    language: Option<String>,
+    outcome: crate::rules::RuleOutcome,
+    repost_of: Option<RepostNote>,
+    rules_elapsed: Duration,
 }
 
 fn repost_key(pack_version: &str, normalized: &str) -> [u8; 32] {

@@ -1,7 +1,8 @@
 //! The shipped classifier, loaded from Rust exactly as the service loads it, reproduces what the
 //! export pipeline recorded (`models/classifier/reference_scores.jsonl`): the same token ids
-//! (encoder window and token-presence ids) and the same logits within 1e-3, and obvious
-//! compound ads outscore honest ads in every language.
+//! (encoder window and token-presence ids) and the same logits within 1e-3, a text gets the same
+//! logit in any padded batch as alone, and obvious compound ads outscore honest ads in every
+//! language.
 
 mod common;
 
@@ -83,6 +84,50 @@ fn shipped_model_reproduces_the_pipeline_scores() {
     );
 }
 
+/// Largest tolerated |logit in a padded batch - logit alone|. Activations are quantized per post,
+/// so only float summation order differs (measured up to ~2e-6); quantizing per call, as the
+/// model did before, moved logits by up to 0.58.
+const BATCH_TOLERANCE: f64 = 1e-5;
+
+#[test]
+fn a_text_scores_the_same_whatever_it_is_batched_with() {
+    let model = classifier();
+    let inputs: Vec<ModelInput> = references()
+        .iter()
+        .map(|r| model.inputs(r["text"].as_str().unwrap()).unwrap())
+        .collect();
+    let alone: Vec<f64> = inputs
+        .iter()
+        .map(|i| model.logit_of(i.clone()).unwrap())
+        .collect();
+    let mut worst: f64 = 0.0;
+    let mut checked = 0;
+    // Batches of mixed lengths (so most posts are padded), in several groupings.
+    for size in [2, 3, 5, 8, 16] {
+        for offset in [0, 1] {
+            let order: Vec<usize> = (0..inputs.len())
+                .map(|i| (i * 7 + offset) % inputs.len())
+                .collect();
+            for group in order.chunks(size) {
+                let batch: Vec<ModelInput> = group.iter().map(|&i| inputs[i].clone()).collect();
+                let got = model.logits(&batch).unwrap();
+                for (&i, logit) in group.iter().zip(got) {
+                    let diff = (logit - alone[i]).abs();
+                    worst = worst.max(diff);
+                    checked += 1;
+                    assert!(
+                        diff <= BATCH_TOLERANCE,
+                        "text {i} in a batch of {}: logit {logit} vs {} alone",
+                        group.len(),
+                        alone[i]
+                    );
+                }
+            }
+        }
+    }
+    println!("{checked} batched scores, worst difference from batch-of-one {worst:.2e}");
+}
+
 #[test]
 fn compound_ads_outscore_honest_posts_in_every_language() {
     let model = classifier();
@@ -118,15 +163,49 @@ fn compound_ads_outscore_honest_posts_in_every_language() {
     );
 }
 
-#[test]
-fn verdicts_with_the_model_name_it_explain_it_and_match_the_schema() {
+/// The scorer as the service builds it: rules, and the model behind the batching queue.
+fn model_scorer() -> scamwatch::scorer::Scorer {
     let mut scoring = scamwatch::config::ScoringConfig::from_env();
     scoring.rule_pack = common::repo_root().join("models/rules/pack.toml");
     scoring.model = common::repo_root()
         .join("models/classifier")
         .display()
         .to_string();
-    let scorer = scamwatch::scorer::Scorer::from_config(&scoring).expect("scorer with model");
+    scamwatch::scorer::Scorer::from_config(&scoring).expect("scorer with model")
+}
+
+#[test]
+fn posts_scored_together_get_the_verdicts_they_get_alone() {
+    let scorer = model_scorer().without_memory();
+    let posts: Vec<_> = references()
+        .iter()
+        .map(|r| {
+            let line = serde_json::json!({"id": r["id"], "text": r["text"]}).to_string();
+            scorer.decoder().decode(Some(line.as_bytes())).unwrap()
+        })
+        .collect();
+    let together = scorer.score_many(&posts);
+    assert_eq!(together.len(), posts.len());
+    for (post, verdict) in posts.iter().zip(&together) {
+        let alone = scorer.score(post);
+        assert_eq!(verdict.post_id, post.id);
+        assert_eq!(verdict.action, alone.action, "{}", post.id);
+        assert!((verdict.score - alone.score).abs() <= 1e-6, "{}", post.id);
+        let (a, b) = (
+            verdict.explanation.model_score.unwrap(),
+            alone.explanation.model_score.unwrap(),
+        );
+        assert!(
+            (a - b).abs() <= 1e-6,
+            "{}: {a} together vs {b} alone",
+            post.id
+        );
+    }
+}
+
+#[test]
+fn verdicts_with_the_model_name_it_explain_it_and_match_the_schema() {
+    let scorer = model_scorer();
     let validator = common::schema("verdict.v1.json");
     let decoder = scorer.decoder();
     let mut explained = 0;
