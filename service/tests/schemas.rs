@@ -177,3 +177,42 @@ fn memory_notes_reposts_near_duplicates_and_flagged_contacts() {
         assert!(errors.is_empty(), "{errors:?}");
     }
 }
+
+#[test]
+fn a_text_repeated_in_one_batch_is_scored_once_and_noted_as_a_repost() {
+    let scorer = scorer();
+    let post = |id: &str, text: &str| Post {
+        schema: None,
+        id: id.into(),
+        text: text.into(),
+        title: None,
+        platform: None,
+        author_id: None,
+        url: None,
+        language_hint: None,
+        created_at: None,
+        metadata: None,
+    };
+    let ad = "Typing job in Poipet, salary USD 1,300 monthly, free dormitory and meals, \
+              visa by company. WhatsApp +855 12 345 678";
+    let verdicts = scorer.score_many(&[
+        post("x1", ad),
+        post(
+            "x2",
+            "Bakery in Chiang Mai hiring a pastry cook, apply in store.",
+        ),
+        post("x3", ad),
+    ]);
+    let ids: Vec<&str> = verdicts.iter().map(|v| v.post_id.as_str()).collect();
+    assert_eq!(ids, ["x1", "x2", "x3"], "verdicts come back in post order");
+    assert!(verdicts[0].explanation.repost_of.is_none());
+    let note = verdicts[2]
+        .explanation
+        .repost_of
+        .as_ref()
+        .expect("the repeat is noted as a repost of the first");
+    assert_eq!((note.post_id.as_str(), note.similarity), ("x1", 1.0));
+    assert_eq!(verdicts[2].score, verdicts[0].score);
+    assert_eq!(verdicts[2].action, verdicts[0].action);
+    assert_ne!(verdicts[1].action, scamwatch::message::Action::Block);
+}
