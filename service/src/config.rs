@@ -555,12 +555,16 @@ mod tests {
         c.scoring.rule_pack = "/nonexistent/pack.toml".into();
         c.kafka.verdict_topic = c.kafka.input_topic.clone();
         c.kafka.kafka_options = vec!["novalue".into()];
+        c.scoring.model_max_batch = 0;
+        c.scoring.model_max_batch_tokens = 64;
         let msg = c.validate().unwrap_err().to_string();
         for needle in [
             "review_threshold (0.9)",
             "rule_pack",
             "three different topics",
             "KEY=VALUE",
+            "model_max_batch and model_queue",
+            "model_max_batch_tokens (64)",
         ] {
             assert!(msg.contains(needle), "missing {needle:?} in {msg}");
         }

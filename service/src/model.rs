@@ -2,8 +2,9 @@
 //! with none (`--model none`: rules only, said in `/readyz` and in every verdict). The ONNX
 //! backend tokenizes with the exported `tokenizer.json`, gives the encoder a head+tail window
 //! and the head's token-presence term the start of the whole post, runs the int8 model through
-//! ONNX Runtime (loaded dynamically from `ORT_DYLIB_PATH`) and calibrates the logit with the
-//! Platt parameters recorded at export.
+//! ONNX Runtime (loaded dynamically from `ORT_DYLIB_PATH`) on padded batches and calibrates the
+//! logit with the Platt parameters recorded at export. The service reaches it through the
+//! micro-batching queue in `batching`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

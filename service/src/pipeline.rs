@@ -108,7 +108,8 @@ pub async fn run(
     let config = Arc::new(config);
     // Outputs awaiting acknowledgement; may overshoot by one chunk.
     let cap = config.max_in_flight;
-    // A model takes milliseconds per post: small chunks keep latency down.
+    // A model takes milliseconds per post: a chunk is one model batch (`--model-max-batch`'s
+    // default), and one chunk per core in flight keeps the inference thread fed.
     let chunk_size = if scorer.model_version().is_some() {
         MODEL_SCORE_CHUNK
     } else {
