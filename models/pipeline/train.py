@@ -173,12 +173,13 @@ def weighted_pr(p, y, w, t):
 def choose_thresholds(p, y, w, groups):
     """On out-of-fold predictions of the training rows:
     'flag'  = max source-balanced (weighted) F1;
-    'high_precision' = lowest threshold with weighted precision >= 0.95."""
+    'high_precision' = lowest threshold at or above 'flag' with weighted precision >= 0.95 (a stricter
+    operating point, never a looser one)."""
     grid = np.round(np.arange(0.01, 0.96, 0.01), 2)
     f1 = [weighted_pr(p, y, w, t)[2] for t in grid]
     t_flag = float(grid[int(np.argmax(f1))])
     t_high = None
-    for t in grid:
+    for t in grid[grid >= t_flag]:
         if weighted_pr(p, y, w, t)[0] >= 0.95:
             t_high = float(t)
             break

@@ -190,13 +190,20 @@ fn posts_scored_together_get_the_verdicts_they_get_alone() {
         let alone = scorer.score(post);
         assert_eq!(verdict.post_id, post.id);
         assert_eq!(verdict.action, alone.action, "{}", post.id);
-        assert!((verdict.score - alone.score).abs() <= 1e-6, "{}", post.id);
+        // Scores are sigmoids of the logit (slope < 0.4 here), so the logit bound bounds them.
+        assert!(
+            (verdict.score - alone.score).abs() <= BATCH_TOLERANCE,
+            "{}: {} together vs {} alone",
+            post.id,
+            verdict.score,
+            alone.score
+        );
         let (a, b) = (
             verdict.explanation.model_score.unwrap(),
             alone.explanation.model_score.unwrap(),
         );
         assert!(
-            (a - b).abs() <= 1e-6,
+            (a - b).abs() <= BATCH_TOLERANCE,
             "{}: {a} together vs {b} alone",
             post.id
         );

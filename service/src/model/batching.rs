@@ -122,7 +122,10 @@ impl<B: Backend> Worker<B> {
     fn run(mut self) {
         while let Some(batch) = self.next_batch() {
             let started = Instant::now();
-            let inputs: Vec<ModelInput> = batch.iter().map(|r| r.input.clone()).collect();
+            let (inputs, replies): (Vec<ModelInput>, Vec<_>) = batch
+                .into_iter()
+                .map(|r| (r.input, (r.index, r.reply)))
+                .unzip();
             let result = self.model.logits(&inputs);
             ModelBatchRun {
                 posts: inputs.len(),
@@ -131,13 +134,13 @@ impl<B: Backend> Worker<B> {
                 queued: self.depth.load(Ordering::Relaxed),
             }
             .emit();
-            for (i, request) in batch.into_iter().enumerate() {
+            for (i, (index, reply)) in replies.into_iter().enumerate() {
                 let answer = match &result {
                     Ok(logits) => Ok(logits[i]),
                     Err(e) => Err(e.clone()),
                 };
                 // The caller may have given up on an earlier error; nothing to do then.
-                let _ = request.reply.send((request.index, answer));
+                let _ = reply.send((index, answer));
             }
         }
     }
