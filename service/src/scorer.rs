@@ -224,9 +224,8 @@ impl Scorer {
                 _ => None,
             })
             .collect();
-        let model_started = Instant::now();
-        let mut model_scores = self.model_scores(&texts, posts).into_iter();
-        let model_elapsed = model_started.elapsed();
+        let (model_scores, model_elapsed) = self.model_scores(&texts, posts);
+        let mut model_scores = model_scores.into_iter();
 
         let mut verdicts: Vec<Option<Verdict>> = Vec::with_capacity(posts.len());
         let mut repeats = Vec::new();
@@ -333,14 +332,14 @@ impl Scorer {
         }
     }
 
-    /// The model's probability for each text, in one request; `None` for every text when the
-    /// model is absent or fails.
-    fn model_scores(&self, texts: &[&str], posts: &[Post]) -> Vec<Option<f64>> {
+    /// The model's probability for each text, in one request, and how long the request took;
+    /// `None` for every text when the model is absent or fails.
+    fn model_scores(&self, texts: &[&str], posts: &[Post]) -> (Vec<Option<f64>>, Duration) {
         let Some(model) = &self.model else {
-            return vec![None; texts.len()];
+            return (vec![None; texts.len()], Duration::ZERO);
         };
         if texts.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Duration::ZERO);
         }
         let started = Instant::now();
         let scores = match model.score_batch(texts) {
@@ -351,12 +350,13 @@ impl Scorer {
                 vec![None; texts.len()]
             }
         };
+        let elapsed = started.elapsed();
         StageTimed {
             stage: "model",
-            elapsed: started.elapsed(),
+            elapsed,
         }
         .emit();
-        scores
+        (scores, elapsed)
     }
 
     /// Fuse rules and model into the verdict, explain a flagged one, remember it.

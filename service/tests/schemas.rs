@@ -118,11 +118,9 @@ fn enumerations_match_the_schemas() {
     }
 }
 
-#[test]
-fn memory_notes_reposts_near_duplicates_and_flagged_contacts() {
-    let scorer = scorer();
-    let validator = schema("verdict.v1.json");
-    let post = |id: &str, text: &str| Post {
+/// A post with only an id and a text.
+fn post(id: &str, text: &str) -> Post {
+    Post {
         schema: None,
         id: id.into(),
         text: text.into(),
@@ -133,7 +131,13 @@ fn memory_notes_reposts_near_duplicates_and_flagged_contacts() {
         language_hint: None,
         created_at: None,
         metadata: None,
-    };
+    }
+}
+
+#[test]
+fn memory_notes_reposts_near_duplicates_and_flagged_contacts() {
+    let scorer = scorer();
+    let validator = schema("verdict.v1.json");
     let ad = "URGENT hiring customer service in Sihanoukville, Cambodia. Salary USD 1,500/month, free food and \
               housing, free flight ticket, no experience needed. Contact Telegram @hr_kk_88";
     let first = scorer.score(&post("a", ad));
@@ -181,18 +185,6 @@ fn memory_notes_reposts_near_duplicates_and_flagged_contacts() {
 #[test]
 fn a_text_repeated_in_one_batch_is_scored_once_and_noted_as_a_repost() {
     let scorer = scorer();
-    let post = |id: &str, text: &str| Post {
-        schema: None,
-        id: id.into(),
-        text: text.into(),
-        title: None,
-        platform: None,
-        author_id: None,
-        url: None,
-        language_hint: None,
-        created_at: None,
-        metadata: None,
-    };
     let ad = "Typing job in Poipet, salary USD 1,300 monthly, free dormitory and meals, \
               visa by company. WhatsApp +855 12 345 678";
     let verdicts = scorer.score_many(&[
