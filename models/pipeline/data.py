@@ -116,10 +116,18 @@ def team_lines() -> int:
 
 
 def load_team() -> list[Row]:
-    if not os.path.exists(common.TEAM_DATA):
-        return []
+    """team_written.jsonl (meta.split decides train/heldout) and team_written_eval.jsonl (always held out,
+    meta.batch 3)."""
     out = []
-    with open(common.TEAM_DATA, encoding="utf-8") as f:
+    for path, eval_only in ((common.TEAM_DATA, False), (common.TEAM_EVAL_DATA, True)):
+        if os.path.exists(path):
+            out += _team_rows(path, eval_only)
+    return out
+
+
+def _team_rows(path: str, eval_only: bool) -> list[Row]:
+    out = []
+    with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f):
             line = line.strip()
             if not line:
@@ -127,16 +135,18 @@ def load_team() -> list[Row]:
             try:
                 r = json.loads(line)
             except json.JSONDecodeError:
-                print("  team_written.jsonl line %d: invalid JSON, skipped" % (n + 1))
+                print("  %s line %d: invalid JSON, skipped" % (os.path.basename(path), n + 1))
                 continue
-            meta = r.get("meta") or {}
+            meta = dict(r.get("meta") or {})
             text = model_text(r.get("title"), r.get("text"))
             if not text or r.get("label") is None:
                 continue
+            if eval_only:
+                meta.update(split="heldout", batch=3)
             split = "test" if meta.get("split") == "heldout" else "train"
             out.append(Row(uid="team_written:%s" % r.get("id", n), dataset="team_written",
                            lang=r.get("lang") or "", label=int(r["label"]), text=text, split=split,
-                           kind=str(meta.get("kind") or ""), meta=dict(meta)))
+                           kind=str(meta.get("kind") or ""), meta=meta))
     return out
 
 
