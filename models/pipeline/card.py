@@ -227,6 +227,20 @@ def write(res: dict, head: dict) -> None:
       "false-positive rates. A logistic regression on EMSCAD alone reached EMSCAD PR-AUC 0.94 but flagged 92–98% "
       "of the SMS hard negatives and 88% of team negatives, which is why every source is trained together with "
       "balanced weights.")
+    a("   Tried and not shipped: a head that also reads the pooled outputs of encoder layers 6 and 9 (\"v4\"). "
+      "It won on out-of-fold weighted log-loss of the training rows (0.0802 vs 0.0934; 9+12 0.0848, 6+12 0.0809, "
+      "4+8+12 0.0830), all of it on the team-written groups, and it was built through the whole pipeline. Held "
+      "out it was mixed: team batches 1–2 recall 0.931 vs 0.875, ORFD F1 0.866 vs 0.846, EMSCAD F1 0.922 vs "
+      "0.936 (bar lost), the same recall (0.917) and false flags (1/48) on the evaluation-only batch 3, and it "
+      "failed the CI check that compound ads outscore honest ads in every language: two honest corporate ads "
+      "(a Phnom Penh hotel, a Manila fast-food chain) rose from 0.19 / 0.13 to 0.65 / 0.49. An encoder-layer "
+      "choice that fits the 24 team rows per language better but flags named employers is the wrong trade, so "
+      "v3 stays.")
+    a("   Tried for ORFD and not shipped (out-of-fold, training rows only; ORFD OOF PR-AUC at its 5% base rate, "
+      "v3 0.593): mean of up to four 126-token windows covering the first 504 tokens instead of head+tail 0.598 "
+      "(and 4x encoder cost on long posts); hashed token-bigram presence (2^18 buckets) 0.646 but overall OOF "
+      "log-loss 0.110 (worse than 0.093); IDF-weighted token presence 0.617–0.656, log-loss 0.105–0.117 (worse). "
+      "ORFD needs a better representation (encoder fine-tuning), not a different head.")
     a("6. `package.py` appends the head after quantization and writes the artifacts and reference scores; "
       "`evaluate.py` scores held-out rows only: 20% of every shared file by content hash (ORFD duplicates and "
       "EMSCAD raw/preprocessed twins always fall in the same split) and the team `heldout` split.")

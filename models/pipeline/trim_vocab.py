@@ -15,6 +15,7 @@ service never sees. This step keeps
     few hundred posts in most of them, so without these an unseen word segments differently
     (SCAMWATCH_TRIM_KEEP_LATIN=0 drops them; the leave-team-out check measures the effect),
   - every piece that occurs when tokenizing all text available to the pipeline: models/data/*.jsonl
+    (except the evaluation-only team_written_eval.jsonl)
     and every *.jsonl in the shared data (title, body and the model's title+"\\n"+body input), the
     reference texts, the tokenizer/convert check texts and examples/posts.jsonl,
 
@@ -138,7 +139,9 @@ def all_texts() -> tuple[list[str], dict[str, int]]:
     from convert import CHECK_TEXTS
     from reference_texts import REFERENCE_TEXTS
     from tokenizer import VERIFY_TEXTS
-    files = sorted(glob.glob(os.path.join(common.MODELS_DIR, "data", "*.jsonl")))
+    # the evaluation-only team batch is not read: it must meet the shipped vocabulary as unseen text would
+    files = sorted(f for f in glob.glob(os.path.join(common.MODELS_DIR, "data", "*.jsonl"))
+                   if os.path.abspath(f) != os.path.abspath(common.TEAM_EVAL_DATA))
     files += sorted(glob.glob(os.path.join(common.DATA_DIR, "*.jsonl")))
     files += sorted(glob.glob(os.path.join(common.REPO, "examples", "*.jsonl")))
     out: dict[str, None] = {}
