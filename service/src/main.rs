@@ -399,11 +399,15 @@ fn eval(args: EvalArgs) -> anyhow::Result<()> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta}")
             .expect("template"),
     );
+    // Scored in chunks of a model batch, through the same `score_many` path as the stream;
+    // a post's verdict does not depend on its chunk (tests/model.rs).
     let mut scored = Vec::with_capacity(examples.len());
-    for example in &examples {
-        let verdict = scorer.score(&example.post());
-        scored.push(Scored::new(example, &verdict));
-        progress.inc(1);
+    for chunk in examples.chunks(args.scoring.model_max_batch.max(1)) {
+        let posts: Vec<_> = chunk.iter().map(LabelledPost::post).collect();
+        for (example, verdict) in chunk.iter().zip(scorer.score_many(&posts)) {
+            scored.push(Scored::new(example, &verdict));
+        }
+        progress.inc(chunk.len() as u64);
     }
     progress.finish_and_clear();
     let threshold = args.threshold.unwrap_or(args.scoring.review_threshold);
