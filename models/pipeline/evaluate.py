@@ -51,6 +51,9 @@ def binary_block(y, p, th):
     return out
 
 
+EVAL_ONLY_BATCHES = (3, 5)   # the batches of team_written_eval.jsonl
+
+
 def team_block(scored: list, th: dict) -> dict:
     """Held-out team-written rows [(row, p)]: overall, per language, per kind and the errors at flag."""
     tw = [r for r, _ in scored]
@@ -117,14 +120,16 @@ def main():
         e["ece"] = R(ece(np.zeros(int(m.sum())), p[m]))
         res["datasets"][name] = e
 
-    # team written, per language and per kind: batches 1-2 (split rule) and the evaluation-only batch 3
+    # team written, per language and per kind: the held-out third of team_written.jsonl, and each
+    # evaluation-only batch of team_written_eval.jsonl on its own
     tw_all = [(r, pp) for r, pp in zip(rows, p) if r.dataset == "team_written"]
-    main_rows = [(r, pp) for r, pp in tw_all if r.meta.get("batch") != 3]
+    main_rows = [(r, pp) for r, pp in tw_all if r.meta.get("batch") not in EVAL_ONLY_BATCHES]
     if main_rows:
         res["team_written"] = team_block(main_rows, th)
-    eval_only = [(r, pp) for r, pp in tw_all if r.meta.get("batch") == 3]
-    if eval_only:
-        res["team_written_batch3"] = team_block(eval_only, th)
+    for batch in EVAL_ONLY_BATCHES:
+        eval_only = [(r, pp) for r, pp in tw_all if r.meta.get("batch") == batch]
+        if eval_only:
+            res["team_written_batch%d" % batch] = team_block(eval_only, th)
 
     # speed of the shipped ONNX
     from bench import bench
@@ -134,7 +139,7 @@ def main():
         json.dump(res, f, indent=1, ensure_ascii=False)
     print(json.dumps({k: v for k, v in res.items() if not k.startswith("team_written")}, indent=1,
                      ensure_ascii=False)[:6000])
-    for key in ("team_written", "team_written_batch3"):
+    for key in ["team_written"] + ["team_written_batch%d" % b for b in EVAL_ONLY_BATCHES]:
         if res.get(key):
             print(key, json.dumps(res[key]["per_language"], ensure_ascii=False))
             print(key, json.dumps(res[key]["per_kind"], ensure_ascii=False))
