@@ -235,7 +235,7 @@ def write(res: dict, head: dict) -> None:
       "failed the CI check that compound ads outscore honest ads in every language: two honest corporate ads "
       "(a Phnom Penh hotel, a Manila fast-food chain) rose from 0.19 / 0.13 to 0.65 / 0.49. An encoder-layer "
       "choice that fits the 24 team rows per language better but flags named employers is the wrong trade, so "
-      "v3 stays.")
+      "the head reads the last layer only.")
     a("   Tried for ORFD and not shipped (out-of-fold, training rows only; ORFD OOF PR-AUC at its 5% base rate, "
       "v3 0.593): mean of up to four 126-token windows covering the first 504 tokens instead of head+tail 0.598 "
       "(and 4x encoder cost on long posts); hashed token-bigram presence (2^18 buckets) 0.646 but overall OOF "
@@ -292,18 +292,20 @@ def write(res: dict, head: dict) -> None:
     a("")
     if tw.get("per_language"):
         team_section(a, tw, "### Team-written held-out set (batches 1–2), per language")
-    b3 = res.get("team_written_batch3") or {}
-    if b3.get("per_language"):
-        e = b3["all"]
-        a("### Evaluation-only batch (batch 3)")
+    for batch in (3, 5):
+        blk = res.get("team_written_batch%d" % batch) or {}
+        if not blk.get("per_language"):
+            continue
+        e = blk["all"]
+        a("### Evaluation-only batch %d" % batch)
         a("")
-        a("%d rows (%d ads) written after every model and rule-pack decision of this version and used for nothing "
-          "else: no training row, threshold or rule was chosen with them (see `models/data/README.md`). "
-          "Overall at flag: precision %s, recall %s, F1 %s; PR-AUC %s, ROC-AUC %s, ECE %s." % (
-              e["n"], e["pos"], _f(e["flag"]["precision"]), _f(e["flag"]["recall"]), _f(e["flag"]["f1"]),
-              _f(e["pr_auc"]), _f(e["roc_auc"]), _f(e["ece"])))
+        a("%d rows (%d ads) in `models/data/team_written_eval.jsonl`, written by writers who saw neither the team "
+          "data nor the rules, and never used for training, thresholds, calibration or rules (see "
+          "`models/data/README.md`). Overall at flag: precision %s, recall %s, F1 %s; PR-AUC %s, ROC-AUC %s, "
+          "ECE %s." % (e["n"], e["pos"], _f(e["flag"]["precision"]), _f(e["flag"]["recall"]), _f(e["flag"]["f1"]),
+                       _f(e["pr_auc"]), _f(e["roc_auc"]), _f(e["ece"])))
         a("")
-        team_section(a, b3, "#### Batch 3, per language")
+        team_section(a, blk, "#### Batch %d, per language" % batch)
     sp = res.get("speed") or {}
     a("## Speed")
     a("")
@@ -352,10 +354,10 @@ def write(res: dict, head: dict) -> None:
       "(\"go to Hat Yai / Batam first\", \"say you are a tourist\") or without salary/housing words are the most "
       "often missed." % tr.get("team_lines_at_training"))
     a("- On ORFD at its real ≈5% base rate the precision is low: the thresholds are tuned for balanced sources.")
-    a("- One threshold cannot suit EMSCAD and ORFD. EMSCAD's best F1 lies at p ≈ 0.6–0.7 (held out: see the "
-      "table), ORFD's at ≈ 0.3. Before the second team batch the out-of-fold flag threshold was 0.30 (EMSCAD held "
-      "out F1 0.886, ORFD 0.872); with it, out-of-fold balanced F1 peaks at 0.50, where EMSCAD meets its bar and "
-      "ORFD does not (table above; at 0.32 ORFD F1 is 0.877 and EMSCAD 0.904). Thresholds are chosen out of "
+    a("- One threshold cannot suit EMSCAD and ORFD. EMSCAD's best F1 lies at p ≈ 0.5–0.7 (held out: see the "
+      "table), ORFD's at ≈ 0.2–0.3. The out-of-fold flag threshold has moved with the team data: 0.30 after the "
+      "first batch (EMSCAD held out F1 0.886, ORFD 0.872), 0.50 after the second (v3: EMSCAD 0.936, meeting its "
+      "bar; ORFD 0.846), 0.37 after batch 4 (v5: table above). Thresholds are chosen out of "
       "fold only, never on held-out rows. EMSCAD's text is preprocessed (lowercase, stopwords and punctuation "
       "removed) unlike any real post, so English was not given a threshold or calibration of its own; a "
       "per-language Platt fit (en, zh) was tried and not shipped.")
@@ -363,6 +365,10 @@ def write(res: dict, head: dict) -> None:
       "honest workers abroad, awareness posts on those tricks) was written after the first held-out slice showed "
       "those styles were missed, by the same team; its held-out third measures the styles, not independent "
       "generalisation. Before retraining, the v3 head caught 19 of its 24 held-out ads at 0.30.")
+    a("- Batch 4 (96 training rows from writers who saw neither the team data nor the rules) was added after the "
+      "evaluation-only batch 3 showed the head and the rules were fitted to the team's own writing. Batch 3's "
+      "later figures are therefore not fully independent; batch 5, read by no one before the final evaluation, "
+      "is. v3 on batch 3: 44/48 ads, 1/48 false flags; v5: see the tables above.")
     a("- Head sensitivity: int8 quantization moves the logit by %.2f on average versus the fp32 encoder; the head "
       "was trained on the int8 embeddings at the `basic` optimization level, so run the model at that level (the "
       "fused kernels of the higher levels round differently)."

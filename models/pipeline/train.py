@@ -237,7 +237,7 @@ def main():
     nz = np.nonzero(w_tok)[0]
     np.savez(common.HEAD_NPZ, w_emb=w_emb, w_tok=w_tok.astype(np.float32), b=np.array([intercept]))
     head = {
-        "version": "e5s-head-v3",
+        "version": "e5s-head-v5",
         "type": "logistic_regression(embedding + token presence)",
         "presence_max_tokens": common.PRESENCE_MAX_TOKENS,
         "C": C,
