@@ -139,7 +139,7 @@ def all_texts() -> tuple[list[str], dict[str, int]]:
     from convert import CHECK_TEXTS
     from reference_texts import REFERENCE_TEXTS
     from tokenizer import VERIFY_TEXTS
-    # the evaluation-only team batch is not read: it must meet the shipped vocabulary as unseen text would
+    # the evaluation-only team batches are not read: they must meet the shipped vocabulary as unseen text would
     files = sorted(f for f in glob.glob(os.path.join(common.MODELS_DIR, "data", "*.jsonl"))
                    if os.path.abspath(f) != os.path.abspath(common.TEAM_EVAL_DATA))
     files += sorted(glob.glob(os.path.join(common.DATA_DIR, "*.jsonl")))
