@@ -98,6 +98,11 @@ pub struct ScoringConfig {
     #[arg(long, env = "SCAMWATCH_BLOCK_THRESHOLD", default_value_t = 0.85)]
     pub block_threshold: f64,
 
+    /// With a model: block only posts the model itself scores at least this; a blocking score
+    /// the model disagrees with goes to review instead. 0 = block on the score alone.
+    #[arg(long, env = "SCAMWATCH_BLOCK_MIN_MODEL_SCORE", default_value_t = 0.5)]
+    pub block_min_model_score: f64,
+
     /// Largest accepted message payload in bytes; larger ones go to the dead-letter topic.
     #[arg(long, env = "SCAMWATCH_MAX_PAYLOAD_BYTES", default_value_t = 256 * 1024)]
     pub max_payload_bytes: usize,
@@ -329,6 +334,9 @@ impl ScoringConfig {
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         let unit = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        if !unit(self.block_min_model_score) {
+            p.push("block_min_model_score must be between 0 and 1".into());
+        }
         if !unit(self.review_threshold) || !unit(self.block_threshold) {
             p.push("review_threshold and block_threshold must be between 0 and 1".into());
         } else if self.review_threshold > self.block_threshold {
@@ -557,9 +565,11 @@ mod tests {
         c.kafka.kafka_options = vec!["novalue".into()];
         c.scoring.model_max_batch = 0;
         c.scoring.model_max_batch_tokens = 64;
+        c.scoring.block_min_model_score = 1.5;
         let msg = c.validate().unwrap_err().to_string();
         for needle in [
             "review_threshold (0.9)",
+            "block_min_model_score",
             "rule_pack",
             "three different topics",
             "KEY=VALUE",

@@ -10,17 +10,26 @@ use crate::rules::FusionParams;
 pub struct Thresholds {
     pub review: f64,
     pub block: f64,
+    /// A post is blocked only if the model, when it ran, scores it at least this; otherwise a
+    /// blocking score goes to review. Rules and model disagreeing is a case for a person: the
+    /// posts that trip it are warnings and survivor accounts that list every red flag.
+    pub block_min_model: f64,
 }
 
 impl Thresholds {
-    pub fn action(&self, score: f64) -> Action {
-        if score >= self.block {
+    pub fn action(&self, score: f64, model_score: Option<f64>) -> Action {
+        if score >= self.block && !self.model_disagrees(model_score) {
             Action::Block
         } else if score >= self.review {
             Action::Review
         } else {
             Action::Allow
         }
+    }
+
+    /// The model ran and scores the post below `block_min_model`.
+    pub fn model_disagrees(&self, model_score: Option<f64>) -> bool {
+        model_score.is_some_and(|m| m < self.block_min_model)
     }
 }
 
@@ -40,6 +49,17 @@ pub fn fused_score(params: &FusionParams, rule_weight_sum: f64, model_score: Opt
     let score = sigmoid(params.bias + rule_weight_sum + model_term);
     // Rounded so the same post always serialises the same way.
     (score * 1e6).round() / 1e6
+}
+
+/// Why a blocking score was only sent to review, appended to the summary.
+pub fn held_for_review(t: &Thresholds, score: f64, model_score: Option<f64>) -> Option<String> {
+    match model_score {
+        Some(m) if score >= t.block && t.model_disagrees(model_score) => Some(format!(
+            " Not blocked: the classifier alone scores it {m:.2}, below {:.2}.",
+            t.block_min_model
+        )),
+        _ => None,
+    }
 }
 
 /// One sentence: the verdict and its strongest reasons.
@@ -116,9 +136,32 @@ mod tests {
         let t = Thresholds {
             review: 0.5,
             block: 0.85,
+            block_min_model: 0.5,
         };
-        assert_eq!(t.action(0.49), Action::Allow);
-        assert_eq!(t.action(0.5), Action::Review);
-        assert_eq!(t.action(0.9), Action::Block);
+        assert_eq!(t.action(0.49, None), Action::Allow);
+        assert_eq!(t.action(0.5, None), Action::Review);
+        assert_eq!(t.action(0.9, None), Action::Block);
+        assert_eq!(t.action(0.9, Some(0.5)), Action::Block);
+    }
+
+    #[test]
+    fn a_blocking_score_the_model_disagrees_with_goes_to_review() {
+        let t = Thresholds {
+            review: 0.5,
+            block: 0.85,
+            block_min_model: 0.5,
+        };
+        assert_eq!(t.action(0.95, Some(0.14)), Action::Review);
+        assert_eq!(t.action(0.4, Some(0.14)), Action::Allow);
+        let off = Thresholds {
+            block_min_model: 0.0,
+            ..t
+        };
+        assert_eq!(off.action(0.95, Some(0.14)), Action::Block);
+        let note = held_for_review(&t, 0.95, Some(0.14)).expect("a reason for review");
+        assert!(note.contains("0.14") && note.contains("0.50"), "{note}");
+        assert_eq!(held_for_review(&t, 0.95, Some(0.9)), None);
+        assert_eq!(held_for_review(&t, 0.6, Some(0.14)), None);
+        assert_eq!(held_for_review(&t, 0.95, None), None);
     }
 }

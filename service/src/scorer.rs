@@ -76,6 +76,7 @@ impl Scorer {
             thresholds: Thresholds {
                 review: config.review_threshold,
                 block: config.block_threshold,
+                block_min_model: config.block_min_model_score,
             },
             decoder: PostDecoder::new(DecodeLimits {
                 max_payload_bytes: config.max_payload_bytes,
@@ -370,14 +371,16 @@ impl Scorer {
     ) -> Verdict {
         let text = ruled.text.as_str();
         let score = fuse::fused_score(&pack.fusion, ruled.outcome.weight_sum, model_score);
-        let action = self.thresholds.action(score);
+        let action = self.thresholds.action(score, model_score);
+        let mut summary = fuse::summary(action, score, &ruled.outcome.hits, model_score);
+        summary.extend(fuse::held_for_review(&self.thresholds, score, model_score));
         let mut verdict = Verdict {
             schema: VERDICT_SCHEMA.to_string(),
             post_id: post.id.clone(),
             score,
             action,
             explanation: Explanation {
-                summary: fuse::summary(action, score, &ruled.outcome.hits, model_score),
+                summary,
                 text_basis: if text.len() == post.text.len() {
                     TextBasis::Text
                 } else {
