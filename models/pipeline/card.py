@@ -292,12 +292,9 @@ def write(res: dict, head: dict) -> None:
     a("")
     if tw.get("per_language"):
         team_section(a, tw, "### Team-written held-out set (batches 1–2), per language")
-    for batch in (3, 5):
-        blk = res.get("team_written_batch%d" % batch) or {}
-        if not blk.get("per_language"):
-            continue
+    for batch, blk in (res.get("team_written_eval_batches") or {}).items():
         e = blk["all"]
-        a("### Evaluation-only batch %d" % batch)
+        a("### Evaluation-only batch %s" % batch)
         a("")
         a("%d rows (%d ads) in `models/data/team_written_eval.jsonl`, written by writers who saw neither the team "
           "data nor the rules, and never used for training, thresholds, calibration or rules (see "
@@ -305,7 +302,7 @@ def write(res: dict, head: dict) -> None:
           "ECE %s." % (e["n"], e["pos"], _f(e["flag"]["precision"]), _f(e["flag"]["recall"]), _f(e["flag"]["f1"]),
                        _f(e["pr_auc"]), _f(e["roc_auc"]), _f(e["ece"])))
         a("")
-        team_section(a, blk, "#### Batch %d, per language" % batch)
+        team_section(a, blk, "#### Batch %s, per language" % batch)
     sp = res.get("speed") or {}
     a("## Speed")
     a("")

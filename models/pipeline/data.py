@@ -116,8 +116,8 @@ def team_lines() -> int:
 
 
 def load_team() -> list[Row]:
-    """team_written.jsonl (meta.split decides train/heldout) and team_written_eval.jsonl (always held out;
-    meta.batch says which evaluation-only batch, 3 when missing)."""
+    """team_written.jsonl (meta.split decides train/heldout) and team_written_eval.jsonl (always held out,
+    marked meta.eval_only; meta.batch says which evaluation-only batch, 3 when missing)."""
     out = []
     for path, eval_only in ((common.TEAM_DATA, False), (common.TEAM_EVAL_DATA, True)):
         if os.path.exists(path):
@@ -142,7 +142,7 @@ def _team_rows(path: str, eval_only: bool) -> list[Row]:
             if not text or r.get("label") is None:
                 continue
             if eval_only:
-                meta["split"] = "heldout"
+                meta.update(split="heldout", eval_only=True)
                 meta.setdefault("batch", 3)
             split = "test" if meta.get("split") == "heldout" else "train"
             out.append(Row(uid="team_written:%s" % r.get("id", n), dataset="team_written",

@@ -51,9 +51,6 @@ def binary_block(y, p, th):
     return out
 
 
-EVAL_ONLY_BATCHES = (3, 5)   # the batches of team_written_eval.jsonl
-
-
 def team_block(scored: list, th: dict) -> dict:
     """Held-out team-written rows [(row, p)]: overall, per language, per kind and the errors at flag."""
     tw = [r for r, _ in scored]
@@ -123,13 +120,14 @@ def main():
     # team written, per language and per kind: the held-out third of team_written.jsonl, and each
     # evaluation-only batch of team_written_eval.jsonl on its own
     tw_all = [(r, pp) for r, pp in zip(rows, p) if r.dataset == "team_written"]
-    main_rows = [(r, pp) for r, pp in tw_all if r.meta.get("batch") not in EVAL_ONLY_BATCHES]
+    main_rows = [(r, pp) for r, pp in tw_all if not r.meta.get("eval_only")]
     if main_rows:
         res["team_written"] = team_block(main_rows, th)
-    for batch in EVAL_ONLY_BATCHES:
-        eval_only = [(r, pp) for r, pp in tw_all if r.meta.get("batch") == batch]
-        if eval_only:
-            res["team_written_batch%d" % batch] = team_block(eval_only, th)
+    by_batch = collections.defaultdict(list)
+    for r, pp in tw_all:
+        if r.meta.get("eval_only"):
+            by_batch[r.meta["batch"]].append((r, pp))
+    res["team_written_eval_batches"] = {str(b): team_block(by_batch[b], th) for b in sorted(by_batch)}
 
     # speed of the shipped ONNX
     from bench import bench
@@ -139,10 +137,12 @@ def main():
         json.dump(res, f, indent=1, ensure_ascii=False)
     print(json.dumps({k: v for k, v in res.items() if not k.startswith("team_written")}, indent=1,
                      ensure_ascii=False)[:6000])
-    for key in ["team_written"] + ["team_written_batch%d" % b for b in EVAL_ONLY_BATCHES]:
-        if res.get(key):
-            print(key, json.dumps(res[key]["per_language"], ensure_ascii=False))
-            print(key, json.dumps(res[key]["per_kind"], ensure_ascii=False))
+    blocks = [("team_written", res["team_written"])] + [
+        ("team_written batch " + b, blk) for b, blk in res["team_written_eval_batches"].items()]
+    for name, blk in blocks:
+        if blk:
+            print(name, json.dumps(blk["per_language"], ensure_ascii=False))
+            print(name, json.dumps(blk["per_kind"], ensure_ascii=False))
     import card
     card.write(res, head)
     print("wrote %s and %s in %.0fs" % (common.METRICS_JSON, common.MODEL_CARD, time.time() - t0))

@@ -18,7 +18,7 @@ pub struct Thresholds {
 
 impl Thresholds {
     pub fn action(&self, score: f64, model_score: Option<f64>) -> Action {
-        if score >= self.block && !self.model_disagrees(model_score) {
+        if score >= self.block && self.disagreeing_model_score(model_score).is_none() {
             Action::Block
         } else if score >= self.review {
             Action::Review
@@ -27,9 +27,9 @@ impl Thresholds {
         }
     }
 
-    /// The model ran and scores the post below `block_min_model`.
-    pub fn model_disagrees(&self, model_score: Option<f64>) -> bool {
-        model_score.is_some_and(|m| m < self.block_min_model)
+    /// The model's score, when the model ran and scores the post below `block_min_model`.
+    fn disagreeing_model_score(&self, model_score: Option<f64>) -> Option<f64> {
+        model_score.filter(|&m| m < self.block_min_model)
     }
 }
 
@@ -53,13 +53,13 @@ pub fn fused_score(params: &FusionParams, rule_weight_sum: f64, model_score: Opt
 
 /// Why a blocking score was only sent to review, appended to the summary.
 pub fn held_for_review(t: &Thresholds, score: f64, model_score: Option<f64>) -> Option<String> {
-    match model_score {
-        Some(m) if score >= t.block && t.model_disagrees(model_score) => Some(format!(
-            " Not blocked: the classifier alone scores it {m:.2}, below {:.2}.",
-            t.block_min_model
-        )),
-        _ => None,
-    }
+    let m = t
+        .disagreeing_model_score(model_score)
+        .filter(|_| score >= t.block)?;
+    Some(format!(
+        " Not blocked: the classifier alone scores it {m:.2}, below {:.2}.",
+        t.block_min_model
+    ))
 }
 
 /// One sentence: the verdict and its strongest reasons.
