@@ -2,7 +2,8 @@
 # One command to rebuild every model artifact:
 #   models/classifier/{model.int8.onnx,tokenizer.json,model.json,reference_scores.jsonl}, models/MODEL_CARD.md
 # Usage: bash models/pipeline/run.sh [step ...]   (steps: tokenizer convert quantize embed train package trim_vocab evaluate;
-#   "card" alone rewrites MODEL_CARD.md from the last evaluation)
+#   "card" alone rewrites MODEL_CARD.md from the last evaluation; "finetune", after quantize, is the opt-in
+#   top-layer fine-tuning that was measured and not shipped: see MODEL_CARD.md)
 #   package writes the full-vocabulary model; trim_vocab trims the vocabulary of the shipped tokenizer.json and
 #   model.int8.onnx (full copies stay in the cache), checks identical tokenization and scores, and rewrites
 #   reference_scores.jsonl with the trimmed ids

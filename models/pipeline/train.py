@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import data  # noqa: E402
+import finetune  # noqa: E402
 from embed import EmbeddingCache  # noqa: E402
 
 SEED = 13
@@ -186,6 +187,26 @@ def choose_thresholds(p, y, w, groups):
     return {"flag": t_flag, "high_precision": t_high if t_high is not None else 0.95}
 
 
+def choose_c(X, y, w, folds, fine_tuned: bool):
+    """C by weighted log-loss of out-of-fold logits. Frozen encoder: all 5 grouped folds. Fine-tuned encoder
+    (finetune.py): only its calibration fold, the rows the fine-tuned layers never saw, scored by a head fitted on
+    the other four. Returns C, the log-loss per C, the mask of rows calibrated on and their out-of-fold logits."""
+    cal = folds == finetune.CALIBRATION_FOLD if fine_tuned else np.ones(len(y), bool)
+    best, cv = None, {}
+    for C in (3.0, 10.0, 30.0):
+        if fine_tuned:
+            coef_k, b_k = fit_lr(X[~cal], y[~cal], w[~cal], C)
+            z = X[cal] @ coef_k + b_k
+        else:
+            z = oof_logits(X, y, w, folds, C)
+        ll = weighted_logloss(z, y[cal], w[cal])
+        cv[C] = ll
+        print("  C=%-5g %s weighted log-loss %.4f" % (C, "calibration-fold" if fine_tuned else "OOF", ll))
+        if best is None or ll < best[1]:
+            best = (C, ll, z)
+    return best[0], cv, cal, best[2]
+
+
 def main():
     t0 = time.time()
     rows = data.load_all()
@@ -202,27 +223,19 @@ def main():
     for g in sorted({k[0] for k in counts}):
         print("  %-22s neg %5d pos %5d" % (g, counts.get((g, 0), 0), counts.get((g, 1), 0)))
 
-    # C by grouped CV (weighted log-loss of OOF logits)
-    best = None
-    cv = {}
-    for C in (3.0, 10.0, 30.0):
-        z = oof_logits(X, y, w, folds, C)
-        ll = weighted_logloss(z, y, w)
-        cv[C] = ll
-        print("  C=%-5g OOF weighted log-loss %.4f" % (C, ll))
-        if best is None or ll < best[1]:
-            best = (C, ll, z)
-    C, _, z_oof = best
-    a, b = fit_platt(z_oof, y, w)
+    fine_tuned = finetune.active()
+    C, cv, cal, z_oof = choose_c(X, y, w, folds, fine_tuned)
+    a, b = fit_platt(z_oof, y[cal], w[cal])
     p_oof = 1 / (1 + np.exp(-(a * z_oof + b)))
-    th = choose_thresholds(p_oof, y, w, np.array([train_group(r) for r in tr]))
+    th = choose_thresholds(p_oof, y[cal], w[cal], None)
     coef, intercept = fit_lr(X, y, w, C)
 
     # per-group OOF summary (for the card)
     oof = {}
-    for g in sorted({train_group(r) for r in tr}):
-        idx = np.array([train_group(r) == g for r in tr])
-        yy, pp = y[idx], p_oof[idx]
+    cal_groups = np.array([train_group(r) for r in tr])[cal]
+    for g in sorted(set(cal_groups.tolist())):
+        idx = cal_groups == g
+        yy, pp = y[cal][idx], p_oof[idx]
         e = {"n": int(idx.sum()), "pos": int(yy.sum())}
         if 0 < yy.sum() < len(yy):
             pr, rc, f1 = weighted_pr(pp, yy, np.ones_like(yy), th["flag"])
@@ -237,7 +250,7 @@ def main():
     nz = np.nonzero(w_tok)[0]
     np.savez(common.HEAD_NPZ, w_emb=w_emb, w_tok=w_tok.astype(np.float32), b=np.array([intercept]))
     head = {
-        "version": "e5s-head-v5",
+        "version": "e5s-ft4-v6" if fine_tuned else "e5s-head-v5",
         "type": "logistic_regression(embedding + token presence)",
         "presence_max_tokens": common.PRESENCE_MAX_TOKENS,
         "C": C,
@@ -260,6 +273,8 @@ def main():
             "team_sha256": common.sha256_file(common.TEAM_DATA) if os.path.exists(common.TEAM_DATA) else None,
         },
     }
+    if fine_tuned:
+        head["calibration_fold"] = {"fold": finetune.CALIBRATION_FOLD, "rows": int(cal.sum())}
     with open(common.HEAD_JSON, "w") as f:
         json.dump(head, f, indent=1)
     print("C=%g platt a=%.4f b=%.4f thresholds %s; wrote %s in %.0fs" % (C, a, b, th, common.HEAD_JSON,
