@@ -250,7 +250,7 @@ def main():
     nz = np.nonzero(w_tok)[0]
     np.savez(common.HEAD_NPZ, w_emb=w_emb, w_tok=w_tok.astype(np.float32), b=np.array([intercept]))
     head = {
-        "version": "e5s-ft4-v6" if fine_tuned else "e5s-head-v5",
+        "version": "e5s-ft4-v6" if fine_tuned else "e5s-head-v7",
         "type": "logistic_regression(embedding + token presence)",
         "presence_max_tokens": common.PRESENCE_MAX_TOKENS,
         "C": C,
