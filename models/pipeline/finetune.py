@@ -50,7 +50,6 @@ def state_encoder(path: str = common.INT8_ENCODER):
     return m.SerializeToString(), name
 
 
-# ------------------------------------------------------------------ JAX model of the top layers
 def extract_states(texts: list[str], batch: int = 16):
     """Hidden states (fp16) entering the first fine-tuned layer, per text, from the int8 encoder (padded batches
     sorted by length: the per-post activation quantization makes them independent of the batch)."""
@@ -83,7 +82,9 @@ def save_states(texts: list[str], path: str = STATES) -> None:
              flat=np.concatenate(states))
 
 
+# ------------------------------------------------------------------ JAX model of the top layers
 def init_params(path: str = common.FP32_ENCODER) -> dict:
+    """fp32 weights of the fine-tuned layers, by their initializer names in convert.py's graph."""
     import onnx
     from onnx import numpy_helper
     m = onnx.load(path)
@@ -179,7 +180,8 @@ def embed_all(params, st: States, idx: list[int], bs: int = 64) -> np.ndarray:
 
 
 def finetune(params, st: States, idx, y, w, epochs=2, bs=32, lr=3e-5, head_lr=1e-3, w_head=None, b_head=0.0,
-             seed=0, log=print):
+             seed=0, log=lambda line: print(line, flush=True)):
+    """AdamW on the top layers and a linear head (BCE on the pooled embedding); returns every parameter."""
     import jax
     import jax.numpy as jnp
     p = {k: jnp.asarray(v) for k, v in params.items()}
