@@ -14,8 +14,8 @@ REPO = os.path.abspath(os.path.join(PIPE_DIR, "..", ".."))
 MODELS_DIR = os.path.join(REPO, "models")
 OUT_DIR = os.path.join(MODELS_DIR, "classifier")
 TEAM_DATA = os.path.join(MODELS_DIR, "data", "team_written.jsonl")
-# Evaluation-only team-written rows (batches 3 and 5): always held out, never read by training, thresholds or
-# vocabulary trimming.
+# Evaluation-only team-written rows (every batch in it, meta.batch): always held out, never read by training,
+# thresholds or vocabulary trimming.
 TEAM_EVAL_DATA = os.path.join(MODELS_DIR, "data", "team_written_eval.jsonl")
 DATA_DIR = os.environ.get("SCAMWATCH_DATA") or os.path.abspath(os.path.join(REPO, "..", "shared", "data"))
 CACHE = os.environ.get("SCAMWATCH_PIPELINE_CACHE") or os.path.expanduser("~/.cache/scamwatch/pipeline")

@@ -137,7 +137,7 @@ def main():
         json.dump(res, f, indent=1, ensure_ascii=False)
     print(json.dumps({k: v for k, v in res.items() if not k.startswith("team_written")}, indent=1,
                      ensure_ascii=False)[:6000])
-    blocks = [("team_written", res["team_written"])] + [
+    blocks = [("team_written", res.get("team_written"))] + [
         ("team_written batch " + b, blk) for b, blk in res["team_written_eval_batches"].items()]
     for name, blk in blocks:
         if blk:

@@ -36,30 +36,33 @@ CALIBRATION_FOLD = 4     # train.fold_of(): rows never used for fine-tuning
 EPOCHS, LR, HEAD_LR, BATCH, SEED = 3, 1e-4, 1e-3, 32, 0
 FT_FP32_ENCODER = os.path.join(common.CACHE, "encoder.ft.fp32.onnx")
 FT_NPZ = os.path.join(common.CACHE, "ft_layers.npz")
+STATE_ENCODER = os.path.join(common.CACHE, "encoder.states.int8.onnx")
 STATES = os.path.join(common.CACHE, "ft_states_l%d.npz" % (12 - FT_LAYERS - 1))
 
 
-def state_encoder(path: str = common.INT8_ENCODER):
-    """The int8 encoder with one more output: the hidden states entering the first fine-tuned layer."""
+def entry_state_name(m) -> str:
+    """Name of the hidden states entering the first fine-tuned layer in convert.py's graph (and its int8 form)."""
+    ln = [n for n in m.graph.node if n.op_type == "LayerNormalization"]
+    return ln[2 * (12 - FT_LAYERS)].output[0]      # ln[0] = embeddings, ln[2(l+1)] = output of layer l
+
+
+def state_encoder(path: str = common.INT8_ENCODER) -> str:
+    """The int8 encoder with one more output, the states entering the first fine-tuned layer; written to the
+    cache. Returns that output's name."""
     import onnx
     from onnx import TensorProto, helper
     m = onnx.load(path)
-    ln = [n for n in m.graph.node if n.op_type == "LayerNormalization"]
-    name = ln[2 * (12 - FT_LAYERS)].output[0]      # ln[0] = embeddings, ln[2(l+1)] = output of layer l
+    name = entry_state_name(m)
     m.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", "seq", 384]))
-    return m.SerializeToString(), name
+    onnx.save(m, STATE_ENCODER)
+    return name
 
 
 def extract_states(texts: list[str], batch: int = 16):
     """Hidden states (fp16) entering the first fine-tuned layer, per text, from the int8 encoder (padded batches
     sorted by length: the per-post activation quantization makes them independent of the batch)."""
-    import onnxruntime as ort
-    blob, name = state_encoder()
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = int(os.environ.get("SCAMWATCH_THREADS", "2"))
-    so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    sess = ort.InferenceSession(blob, so, providers=["CPUExecutionProvider"])
+    name = state_encoder()
+    sess = common.ort_session(STATE_ENCODER)
     ids = common.encode_texts(common.load_tokenizer(), texts)
     order = np.argsort([len(x) for x in ids], kind="stable")
     out = [None] * len(texts)
@@ -179,8 +182,8 @@ def embed_all(params, st: States, idx: list[int], bs: int = 64) -> np.ndarray:
     return np.stack([out[i] for i in idx])
 
 
-def finetune(params, st: States, idx, y, w, epochs=2, bs=32, lr=3e-5, head_lr=1e-3, w_head=None, b_head=0.0,
-             seed=0, log=lambda line: print(line, flush=True)):
+def finetune(params, st: States, idx, y, w, epochs=EPOCHS, bs=BATCH, lr=LR, head_lr=HEAD_LR, w_head=None, b_head=0.0,
+             seed=SEED, log=lambda line: print(line, flush=True)):
     """AdamW on the top layers and a linear head (BCE on the pooled embedding); returns every parameter."""
     import jax
     import jax.numpy as jnp
@@ -237,18 +240,16 @@ def top_layers_graph(src: str, dst: str) -> str:
     """The fp32 graph cut at the states entering the first fine-tuned layer: inputs (states, attention_mask)."""
     import onnx
     import onnx.utils
-    m = onnx.load(src, load_external_data=False)
-    name = [n for n in m.graph.node if n.op_type == "LayerNormalization"][2 * (12 - FT_LAYERS)].output[0]
+    name = entry_state_name(onnx.load(src, load_external_data=False))
     onnx.utils.extract_model(src, dst, [name, "attention_mask"], ["embedding"])
     return name
 
 
 def export_check(layers: dict, st: "States", idx: list[int]) -> float:
     """Min cosine between the JAX model and the exported fp32 graph on the same cached states (batch 1)."""
-    import onnxruntime as ort
     top = os.path.join(common.CACHE, "encoder.ft.top.onnx")
     name = top_layers_graph(FT_FP32_ENCODER, top)
-    sess = ort.InferenceSession(top, providers=["CPUExecutionProvider"])
+    sess = common.ort_session(top)
     got = []
     for i in idx:
         x, m = st.batch([i], pad_to=1)
@@ -264,8 +265,7 @@ def train_layers(rows, st: "States", fit, idx):
     params = init_params()
     e0 = embed_all(params, st, idx)
     coef, b = train.fit_lr(e0.astype(np.float64), y, w, 30.0)      # head start: the source-balanced frozen head
-    p = finetune(params, st, idx, y, np.ones(len(y), np.float32), epochs=EPOCHS, bs=BATCH, lr=LR, head_lr=HEAD_LR,
-                 w_head=coef.astype(np.float32), b_head=b, seed=SEED)
+    p = finetune(params, st, idx, y, np.ones(len(y), np.float32), w_head=coef.astype(np.float32), b_head=b)
     layers = {k: v for k, v in p.items() if not k.startswith("head.")}
     np.savez(FT_NPZ, **layers)
     return layers
@@ -281,14 +281,12 @@ def main():
     texts = list(dict.fromkeys(r.text for r in fit))
     print("fine-tuning layers %d-11 on %d training rows (fold %d kept for calibration)"
           % (12 - FT_LAYERS, len(fit), CALIBRATION_FOLD), flush=True)
-    if sys.argv[1:] == ["export"]:
-        layers = dict(np.load(FT_NPZ))
-    else:
+    export_only = sys.argv[1:] == ["export"]
+    if not export_only:
         save_states(texts)
-        st = States()
-        layers = train_layers(rows, st, fit, [st.index[r.text] for r in fit])
     st = States()
     idx = [st.index[r.text] for r in fit]
+    layers = dict(np.load(FT_NPZ)) if export_only else train_layers(rows, st, fit, idx)
     fine_tuned_encoder(layers)
     quantize(FT_FP32_ENCODER, common.INT8_ENCODER)
     export_cos = export_check(layers, st, idx[::max(1, len(idx) // 64)][:64])

@@ -171,7 +171,7 @@ def weighted_pr(p, y, w, t):
     return prec, rec, 2 * prec * rec / max(prec + rec, 1e-12)
 
 
-def choose_thresholds(p, y, w, groups):
+def choose_thresholds(p, y, w):
     """On out-of-fold predictions of the training rows:
     'flag'  = max source-balanced (weighted) F1;
     'high_precision' = lowest threshold at or above 'flag' with weighted precision >= 0.95 (a stricter
@@ -227,7 +227,7 @@ def main():
     C, cv, cal, z_oof = choose_c(X, y, w, folds, fine_tuned)
     a, b = fit_platt(z_oof, y[cal], w[cal])
     p_oof = 1 / (1 + np.exp(-(a * z_oof + b)))
-    th = choose_thresholds(p_oof, y[cal], w[cal], None)
+    th = choose_thresholds(p_oof, y[cal], w[cal])
     coef, intercept = fit_lr(X, y, w, C)
 
     # per-group OOF summary (for the card)
