@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import data  # noqa: E402
 from embed import EmbeddingCache  # noqa: E402
-from metrics import average_precision, best_f1, ece, prf, roc_auc  # noqa: E402
+from metrics import average_precision, best_f1, ece, f1_ci95, prf, roc_auc  # noqa: E402
 
 R = lambda v, n=4: None if v is None or (isinstance(v, float) and np.isnan(v)) else round(float(v), n)  # noqa: E731
 
@@ -42,7 +42,7 @@ def binary_block(y, p, th):
     for name, t in th.items():
         pr, rc, f, tp, fp, fn = prf(y, p >= t)
         out[name] = {"threshold": t, "precision": R(pr), "recall": R(rc), "f1": R(f), "tp": tp, "fp": fp, "fn": fn,
-                     "fp_rate": R(fp / max(1, int((y == 0).sum())))}
+                     "fp_rate": R(fp / max(1, int((y == 0).sum()))), "f1_ci95": [R(v) for v in f1_ci95(y, p >= t)]}
     out["pr_auc"] = R(average_precision(y, p))
     out["roc_auc"] = R(roc_auc(y, p))
     out["ece"] = R(ece(y, p))

@@ -61,3 +61,17 @@ def best_f1(y, s):
         if f > best[0]:
             best = (f, float(t))
     return best
+
+
+def f1_ci95(y, pred, resamples: int = 2000, seed: int = 0):
+    """Percentile-bootstrap 95% interval of F1 (rows resampled with replacement, fixed seed): how far a held-out
+    F1 from a few hundred rows can move by chance alone."""
+    y, pred = np.asarray(y).astype(bool), np.asarray(pred).astype(bool)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(y), size=(resamples, len(y)))
+    yy, pp = y[idx], pred[idx]
+    tp = (yy & pp).sum(1)
+    denom = yy.sum(1) + pp.sum(1)      # 2TP + FP + FN
+    f = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    lo, hi = np.percentile(f, [2.5, 97.5])
+    return float(lo), float(hi)

@@ -33,11 +33,15 @@ import common  # noqa: E402
 import data  # noqa: E402
 import finetune  # noqa: E402
 from embed import EmbeddingCache  # noqa: E402
+from metrics import f1_ci95  # noqa: E402
 
 SEED = 13
 ZH_TELECOM_TRAIN = 1500
 RAW_FRAUD_SHARE = float(os.environ.get("SCAMWATCH_RAW_SHARE", "0.3"))  # share of emscad positive weight
 TEAM_GROUP_WEIGHT = float(os.environ.get("SCAMWATCH_TEAM_WEIGHT", "1.0"))  # per team language vs 1 per shared source
+# Inverse L2 strength, chosen by out-of-fold log-loss. v1-v7 searched (3, 10, 30) and picked its edge, 30; the wider
+# grid shows 30 is the minimum (v7's rows: 0.1052 at 30, 0.1058 at 100, 0.1150 at 300).
+C_GRID = (3.0, 10.0, 30.0, 100.0, 300.0)
 
 
 def train_group(r: data.Row) -> str:
@@ -193,7 +197,7 @@ def choose_c(X, y, w, folds, fine_tuned: bool):
     the other four. Returns C, the log-loss per C, the mask of rows calibrated on and their out-of-fold logits."""
     cal = folds == finetune.CALIBRATION_FOLD if fine_tuned else np.ones(len(y), bool)
     best, cv = None, {}
-    for C in (3.0, 10.0, 30.0):
+    for C in C_GRID:
         if fine_tuned:
             coef_k, b_k = fit_lr(X[~cal], y[~cal], w[~cal], C)
             z = X[cal] @ coef_k + b_k
@@ -243,6 +247,15 @@ def main():
         else:
             e["flag_rate"] = round(float((pp >= th["flag"]).mean()), 4)
         oof[g] = e
+    # The two job-board sets the issue's F1 bars are about, out of fold over all their training rows: 4x the rows of
+    # the held-out split, so a steadier estimate of the method (the threshold was chosen on these same predictions).
+    for name, group in (("emscad_balanced", "emscad/en"), ("orfd_balanced", "orfd/zh")):
+        texts = {r.text for r in rows if r.dataset == name and r.split == "train"}
+        m = np.array([r.text in texts and train_group(r) == group for r in tr])[cal]
+        pr, rc, f1 = weighted_pr(p_oof[m], y[cal][m], np.ones(int(m.sum())), th["flag"])
+        oof[name] = {"n": int(m.sum()), "pos": int(y[cal][m].sum()), "precision": round(float(pr), 4),
+                     "recall": round(float(rc), 4), "f1": round(float(f1), 4),
+                     "f1_ci95": [round(v, 4) for v in f1_ci95(y[cal][m], p_oof[m] >= th["flag"])]}
     print("  OOF per group at flag threshold %.2f:" % th["flag"])
     for g, e in oof.items():
         print("   ", g, e)
