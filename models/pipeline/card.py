@@ -158,9 +158,14 @@ V8_TRIED = (
     "8 and 9 (batch 9: 46/48 vs 43/48), no awareness, news or survivor post flagged, SMS false positives 0.0% and "
     "0.05%. The rule written before it was trained required ORFD F1 of at least v7's minus 0.01, so v8 was "
     "rejected. On the later, fresh batch 11 (scored for information only; it could not change the decision) v8 "
-    "caught 47/48 ads and v7 46/48, both with no false flag. The next attempt should choose the threshold with "
-    "the job-board sources and the team-written data weighted as sources rather than by language, decided before "
-    "the held-out sets are read.")
+    "caught 47/48 ads and v7 46/48, both with no false flag. \"v9\" then kept v8's data and chose the threshold "
+    "with every source weighted the same (EMSCAD, ORFD, team-written, each hard-negative set; the team-written "
+    "languages sharing one source's weight): out-of-fold threshold 0.53, held out EMSCAD F1 0.916, ORFD 0.855 "
+    "(recall 0.791 against v7's 0.821 at 0.51, so the head itself moved, not only the threshold), 357 team ads "
+    "against v7's 348 over batches 1–2 to 11, no awareness/news/survivor flag. Its rule (written before it was "
+    "trained, and not blind on EMSCAD and ORFD, since v8 had shown how the threshold moves ORFD) required ORFD F1 "
+    "of at least 0.863, so v9 was rejected too. More team-written rows help the team-written batches and cost ORFD: "
+    "the frozen head cannot serve both better at once.")
 
 
 def write(res: dict, head: dict) -> None:
@@ -316,8 +321,8 @@ def write(res: dict, head: dict) -> None:
       "(and 4x encoder cost on long posts); hashed token-bigram presence (2^18 buckets) 0.646 but overall OOF "
       "log-loss 0.110 (worse than 0.093); IDF-weighted token presence 0.617–0.656, log-loss 0.105–0.117 (worse). "
       "ORFD needs a better representation (encoder fine-tuning), not a different head.")
-    a("   Tried for EMSCAD and ORFD together and not shipped (v7's training rows, out of fold, each setting with its own "
-      "Platt fit and flag threshold): giving the EMSCAD and ORFD groups 2x or 4x the weight of every other group, "
+    a("   Tried for EMSCAD and ORFD together and not shipped (v7's training rows, out of fold, each setting with its "
+      "own Platt fit and flag threshold): giving the EMSCAD and ORFD groups 2x or 4x the weight of every other group, "
       "at C 30 and 100. EMSCAD-balanced F1 rose from 0.906 to 0.912–0.918, ORFD-balanced F1 fell from 0.865 to "
       "0.850–0.858, and team-written false flags rose from 1.3% to 2.1–2.9%: the head trades one job board against "
       "the other, it does not get better at both.")
@@ -348,8 +353,8 @@ def write(res: dict, head: dict) -> None:
         e = tw["all"]
         f = e["flag"]
         a("| team_written heldout (all) | %d (%d) | %s | %s | %s | %s | %s | %s | %s | %s | see below |" % (
-            e["n"], e["pos"], _f(f["precision"]), _f(f["recall"]), _f(f["f1"]), _ci(f), _f(e["pr_auc"]), _f(e["roc_auc"]),
-            _f(e["ece"]), _f(e["oracle_best_f1"]["f1"])))
+            e["n"], e["pos"], _f(f["precision"]), _f(f["recall"]), _f(f["f1"]), _ci(f), _f(e["pr_auc"]),
+            _f(e["roc_auc"]), _f(e["ece"]), _f(e["oracle_best_f1"]["f1"])))
     a("")
     oof = head.get("oof") or {}
     if "emscad_balanced" in oof and "orfd_balanced" in oof:
@@ -357,9 +362,10 @@ def write(res: dict, head: dict) -> None:
           "held-out rows; the flag threshold was chosen on these predictions, so if anything they flatter the head): "
           "EMSCAD-balanced F1 %s (95%% bootstrap interval %s), ORFD-balanced F1 %s (%s).%s" % (
               oof["emscad_balanced"]["n"], oof["orfd_balanced"]["n"],
-              oof["emscad_balanced"]["n"] / d["emscad_balanced"]["n"], oof["orfd_balanced"]["n"] / d["orfd_balanced"]["n"],
-              _f(oof["emscad_balanced"]["f1"]),
-              _ci(oof["emscad_balanced"]), _f(oof["orfd_balanced"]["f1"]), _ci(oof["orfd_balanced"]),
+              oof["emscad_balanced"]["n"] / d["emscad_balanced"]["n"],
+              oof["orfd_balanced"]["n"] / d["orfd_balanced"]["n"],
+              _f(oof["emscad_balanced"]["f1"]), _ci(oof["emscad_balanced"]),
+              _f(oof["orfd_balanced"]["f1"]), _ci(oof["orfd_balanced"]),
               " Both sit below their bars here too, so the held-out shortfall is not the luck of a small split."
               if all(oof[n]["f1"] < targets[n] for n in targets) else ""))
         a("")
@@ -475,7 +481,9 @@ def write(res: dict, head: dict) -> None:
       "batch 8's 47/48 is the noise of 48-ad batches. Batch 11 (evaluation only, three more writers whose brief "
       "listed no ad styles at all, only a request to write the ads as real recruiters do and to surprise a "
       "classifier) is the least foreseen test: v7 caught 46/48, every ad in 10 of 12 languages, with no false "
-      "flag; it missed a Malay overseas-placement ad and a Chinese summer-internship ad.")
+      "flag; it missed a Malay overseas-placement ad and a Chinese summer-internship ad. Batch 12 (the same brief; "
+      "its writers read only this README's format and kinds, not the descriptions of earlier batches): 47/48, "
+      "every ad in 11 of 12 languages, no false flag; it missed a Chinese \"my real year in Sihanoukville\" post.")
     a("- Head sensitivity: int8 quantization moves the logit by %.2f on average versus the fp32 encoder; the head "
       "was trained on the int8 embeddings at the `basic` optimization level, so run the model at that level (the "
       "fused kernels of the higher levels round differently)."
