@@ -177,7 +177,7 @@ def weighted_pr(p, y, w, t):
 
 def choose_thresholds(p, y, w):
     """On out-of-fold predictions of the training rows:
-    'flag'  = max source-balanced (weighted) F1;
+    'flag'  = max weighted F1, every source x language group weighing the same (sample_weights);
     'high_precision' = lowest threshold at or above 'flag' with weighted precision >= 0.95 (a stricter
     operating point, never a looser one)."""
     grid = np.round(np.arange(0.01, 0.96, 0.01), 2)
