@@ -294,14 +294,14 @@ def write(res: dict, head: dict) -> None:
     else:
         a("4. `embed.py` embeds every row with the int8 encoder at batch 1 (cached outside the repo).")
     tr = head["training"]
+    c_search = ", ".join("C=%g: %.4f" % (float(c), v) for c, v in head["cv_logloss"].items())
     a(("5. `train.py`: %d training rows. Sample weights give every source×language group the same total weight "
       "and balance the classes inside it, so neither language nor source predicts the label (groups: %s). C=%g chosen "
-      + ("by the weighted log-loss on the calibration fold of a head fitted on the other four; Platt and thresholds "
-         "fitted on those out-of-fold predictions." if fine_tuned else "by grouped 5-fold CV log-loss (%s); Platt "
-         "and thresholds fitted on the out-of-fold predictions.")) % (
+      + ("by the weighted log-loss on the calibration fold of a head fitted on the other four (%s); Platt and "
+         "thresholds fitted on those out-of-fold predictions." if fine_tuned else "by grouped 5-fold CV log-loss "
+         "(%s); Platt and thresholds fitted on the out-of-fold predictions.")) % (
           tr["rows"], ", ".join("%s (%d/%d)" % (g, v["neg"], v["pos"]) for g, v in tr["groups"].items()),
-          head["C"], *(() if fine_tuned else (", ".join("C=%g: %.4f" % (float(c), v)
-                                                        for c, v in head["cv_logloss"].items()),))))
+          head["C"], c_search))
     a("   Development comparison on the held-out split (not re-run by run.sh): embedding-only logistic head — EMSCAD "
       "PR-AUC 0.83, ORFD-balanced PR-AUC 0.76, team held-out recall 0.52 at its own OOF threshold; a 256-unit MLP on "
       "the embedding — 0.86 / 0.81 / 0.75; embedding + token presence (shipped) — 0.98 / 0.89 / 0.75 with lower "

@@ -33,7 +33,7 @@ import common  # noqa: E402
 import data  # noqa: E402
 import finetune  # noqa: E402
 from embed import EmbeddingCache  # noqa: E402
-from metrics import f1_ci95  # noqa: E402
+from metrics import f1_ci95, prf  # noqa: E402
 
 SEED = 13
 ZH_TELECOM_TRAIN = 1500
@@ -242,7 +242,7 @@ def main():
         yy, pp = y[cal][idx], p_oof[idx]
         e = {"n": int(idx.sum()), "pos": int(yy.sum())}
         if 0 < yy.sum() < len(yy):
-            pr, rc, f1 = weighted_pr(pp, yy, np.ones_like(yy), th["flag"])
+            pr, rc, f1 = prf(yy, pp >= th["flag"])[:3]
             e.update(precision=round(float(pr), 4), recall=round(float(rc), 4), f1=round(float(f1), 4))
         else:
             e["flag_rate"] = round(float((pp >= th["flag"]).mean()), 4)
@@ -251,11 +251,12 @@ def main():
     # the held-out split, so a steadier estimate of the method (the threshold was chosen on these same predictions).
     for name, group in (("emscad_balanced", "emscad/en"), ("orfd_balanced", "orfd/zh")):
         texts = {r.text for r in rows if r.dataset == name and r.split == "train"}
-        m = np.array([r.text in texts and train_group(r) == group for r in tr])[cal]
-        pr, rc, f1 = weighted_pr(p_oof[m], y[cal][m], np.ones(int(m.sum())), th["flag"])
-        oof[name] = {"n": int(m.sum()), "pos": int(y[cal][m].sum()), "precision": round(float(pr), 4),
+        m = (cal_groups == group) & np.array([r.text in texts for r in tr])[cal]
+        yy, flagged = y[cal][m], p_oof[m] >= th["flag"]
+        pr, rc, f1 = prf(yy, flagged)[:3]
+        oof[name] = {"n": int(m.sum()), "pos": int(yy.sum()), "precision": round(float(pr), 4),
                      "recall": round(float(rc), 4), "f1": round(float(f1), 4),
-                     "f1_ci95": [round(v, 4) for v in f1_ci95(y[cal][m], p_oof[m] >= th["flag"])]}
+                     "f1_ci95": [round(v, 4) for v in f1_ci95(yy, flagged)]}
     print("  OOF per group at flag threshold %.2f:" % th["flag"])
     for g, e in oof.items():
         print("   ", g, e)
