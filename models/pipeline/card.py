@@ -154,11 +154,12 @@ FINETUNE_TRIED = (
     "p 0.12), and it caught 384 team-written ads against v7's 395 over batches 1–2 to 12; its rule, written before "
     "the run, rejected it. One epoch instead of three (\"v12\", 14 minutes) did not pass the screen written before "
     "it (calibration-fold log-loss 0.1202 against the frozen encoder's 0.0794) and was not evaluated held out. "
-    "Why the calibration fails: one fold holds only 2–9 team-written rows per language, and the balanced weights "
-    "give each of them up to 1/32 of the whole fold's weight (fold 4 holds one Burmese ad, which both fine-tuned "
-    "encoders missed), so the log-loss, C, Platt and the threshold rest on a handful of rows. The next step is cross-fitting: fine-tune five encoders, one per "
-    "held-back fold, so that every training row gets an out-of-fold embedding for calibration (about 75 minutes "
-    "of CPU for 12 layers at one epoch here, minutes on a GPU).")
+    "Why the calibration is fragile: one fold holds only 2–9 team-written rows per language, and the balanced "
+    "weights give each of them up to 1/32 of the whole fold's weight (fold 4 holds one Burmese ad, which both "
+    "fine-tuned encoders missed), so the log-loss, C, Platt and the threshold rest on a handful of rows. The next "
+    "step is cross-fitting: fine-tune five encoders, one per held-back fold, so that every training row gets an "
+    "out-of-fold embedding for calibration (about 75 minutes of CPU for 12 layers at one epoch here, minutes on a "
+    "GPU).")
 
 V8_TRIED = (
     "   Tried and not shipped: v7's method retrained with batch 10 (\"v8\"; 120 training rows by three further "
@@ -436,7 +437,8 @@ def write(res: dict, head: dict) -> None:
     a("")
     a("Wall-clock throughput with intra_op_num_threads=2 (best of 8 windows of 1.5 s). The 2-core development "
       "machine also runs the pipeline's other steps and any other jobs of the moment (1/5/15-min load average right "
-      "after: %s), so these are noisy lower bounds; the CPU-time table above is the one to compare:" % (sp.get("load_average_after"),))
+      "after: %s), so these are noisy lower bounds; the CPU-time table above is the one to compare:"
+      % (sp.get("load_average_after"),))
     a("")
     a("| tokens per post | batch 1 posts/s | batch 8 posts/s |")
     a("|---|---|---|")
